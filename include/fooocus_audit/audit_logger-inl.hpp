@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#ifndef FOOOCUS_AUDIT_HEADER_ONLY
+#include "fooocus_audit/audit_logger.hpp"
+#endif
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "fooocus_audit/jcs.hpp"
+#include "fooocus_audit/record.hpp"
+
+namespace fooocus_audit {
+
+namespace logger_impl {
+
+// Bytes a record adds around its event: {"event":...,"log_id":"<32>","prev":"<64>","seq":<16>,"ts":"<27>","v":1}\n
+constexpr std::size_t kRecordOverhead = 200;
+
+inline std::int64_t realtime_micros() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+inline const char* durability_name(Durability d) noexcept {
+  switch (d) {
+    case Durability::none: return "none";
+    case Durability::group_commit: return "group_commit";
+    case Durability::always: return "always";
+  }
+  return "unknown";
+}
+
+// Reads the last line (without its LF) of a completed segment. A completed segment ends with LF.
+inline Result<std::string> read_last_line(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return detail::errno_status(fmt::format("open {}", path), errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return detail::errno_status(fmt::format("stat {}", path), err);
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  std::string tail;
+  std::uint64_t pos = size;
+  constexpr std::uint64_t kChunk = 64 * 1024;
+  for (;;) {
+    const std::uint64_t n = std::min(kChunk, pos);
+    pos -= n;
+    std::string chunk(n, '\0');
+    if (::pread(fd, chunk.data(), n, static_cast<off_t>(pos)) != static_cast<ssize_t>(n)) {
+      const int err = errno;
+      ::close(fd);
+      return detail::errno_status(fmt::format("read {}", path), err);
+    }
+    tail.insert(0, chunk);
+    if (!tail.empty() && tail.back() != '\n') {
+      ::close(fd);
+      return Status(Code::corruption, fmt::format("{} does not end with a complete record", path));
+    }
+    const auto nl = tail.size() >= 2 ? tail.rfind('\n', tail.size() - 2) : std::string::npos;
+    if (nl != std::string::npos || pos == 0 || tail.size() > record::kMaxRecordBytes + 1) {
+      ::close(fd);
+      if (tail.empty()) return Status(Code::corruption, fmt::format("{} is empty but is not the newest segment", path));
+      const std::size_t start = nl == std::string::npos ? 0 : nl + 1;
+      return tail.substr(start, tail.size() - 1 - start);
+    }
+  }
+}
+
+}  // namespace logger_impl
+
+FA_INLINE AuditLogger::AuditLogger(LoggerOptions options) : options_(std::move(options)) {}
+
+FA_INLINE AuditLogger::~AuditLogger() { (void)close(); }
+
+FA_INLINE Result<std::unique_ptr<AuditLogger>> AuditLogger::open(LoggerOptions options) {
+  auto bad = [](std::string why) { return Status(Code::invalid_argument, std::move(why)); };
+  if (options.dir.empty()) return bad("LoggerOptions.dir is empty");
+  while (options.dir.size() > 1 && options.dir.back() == '/') options.dir.pop_back();
+  if (options.queue_capacity == 0) return bad("LoggerOptions.queue_capacity must be at least 1");
+  if (options.max_event_bytes == 0 || options.max_event_bytes > record::kMaxRecordBytes - 1024)
+    return bad("LoggerOptions.max_event_bytes must be between 1 and 16 MiB - 1 KiB");
+  if (options.max_segment_bytes < 4096) return bad("LoggerOptions.max_segment_bytes must be at least 4096");
+  if (options.group_commit_interval.count() < 0) return bad("LoggerOptions.group_commit_interval is negative");
+  if (options.max_segment_age.count() <= 0) return bad("LoggerOptions.max_segment_age must be positive");
+
+  std::unique_ptr<AuditLogger> lg(new AuditLogger(std::move(options)));
+  if (Status s = lg->recover_and_open(); !s) return s;
+  lg->writer_ = std::thread([p = lg.get()] { p->run(); });
+  return lg;
+}
+
+FA_INLINE std::int64_t AuditLogger::now_micros() const {
+  return options_.clock_micros ? options_.clock_micros() : logger_impl::realtime_micros();
+}
+
+FA_INLINE Status AuditLogger::recover_and_open() {
+  const std::string& dir = options_.dir;
+  if (Status s = detail::ensure_dir(dir); !s) return s;
+  Result<detail::DirLock> lock = detail::DirLock::acquire(dir, options_.file_mode);
+  if (!lock) return lock.status();
+  lock_ = std::move(lock.value());
+
+  Result<std::vector<detail::SegmentInfo>> segs = detail::list_segments(dir);
+  if (!segs) return segs.status();
+  std::string log_id;
+  std::uint64_t next_seq = 0;
+  Hash prev{};
+  bool have_prev = false;  // prev is known (a previous record was read)
+  std::int64_t last_ts = 0;
+  std::uint64_t open_seq = 0;  // first_seq of the segment to append to
+
+  if (!segs->empty()) {
+    const detail::SegmentInfo& last = segs->back();
+    open_seq = last.first_seq;
+    next_seq = last.first_seq;
+    if (segs->size() >= 2) {
+      const detail::SegmentInfo& before = (*segs)[segs->size() - 2];
+      Result<std::string> line = logger_impl::read_last_line(before.path);
+      if (!line) return line.status();
+      record::View v;
+      if (!record::parse(line.value(), &v) || v.seq + 1 != last.first_seq)
+        return Status(Code::corruption,
+                      fmt::format("{} does not end with record {}; run the verifier", before.name, last.first_seq - 1));
+      log_id = std::string(v.log_id);
+      prev = record::chain_hash(line.value());
+      have_prev = true;
+      last_ts = v.ts_micros;
+    }
+    Result<std::string> data = detail::read_file(last.path);
+    if (!data) return data.status();
+    const std::string& d = data.value();
+    std::size_t off = 0;
+    std::optional<std::size_t> bad_at;
+    std::string reason;
+    while (off < d.size()) {
+      const char* nl = static_cast<const char*>(std::memchr(d.data() + off, '\n', d.size() - off));
+      if (nl == nullptr) {
+        bad_at = off;
+        reason = "torn_record";
+        break;
+      }
+      const std::string_view line(d.data() + off, static_cast<std::size_t>(nl - (d.data() + off)));
+      record::View v;
+      bool ok = static_cast<bool>(record::parse(line, &v)) && (log_id.empty() || v.log_id == log_id) &&
+                v.seq == next_seq;
+      if (ok) {
+        if (v.seq == 0)
+          ok = v.prev == record::genesis_hash(v.log_id);
+        else if (have_prev)
+          ok = v.prev == prev;
+      }
+      if (!ok) {
+        bad_at = off;
+        reason = "invalid_record";
+        break;
+      }
+      log_id = std::string(v.log_id);
+      prev = record::chain_hash(line);
+      have_prev = true;
+      last_ts = std::max(last_ts, v.ts_micros);
+      ++next_seq;
+      off = static_cast<std::size_t>(nl - d.data()) + 1;
+    }
+    if (bad_at) {
+      // A crash leaves garbage only at the end. A valid record after the bad bytes means damage, not a crash.
+      std::size_t p = *bad_at;
+      while (p < d.size()) {
+        const char* nl = static_cast<const char*>(std::memchr(d.data() + p, '\n', d.size() - p));
+        if (nl == nullptr) break;
+        record::View v;
+        if (p != *bad_at && record::parse(std::string_view(d.data() + p, static_cast<std::size_t>(nl - (d.data() + p))), &v))
+          return Status(Code::corruption,
+                        fmt::format("{}: invalid bytes at offset {} are followed by valid records; this is not a "
+                                    "torn write. Run the verifier; the writer will not resume this log",
+                                    last.name, *bad_at));
+        p = static_cast<std::size_t>(nl - d.data()) + 1;
+      }
+      Result<std::string> q = detail::quarantine_tail(dir, last, *bad_at, std::string_view(d).substr(*bad_at),
+                                                      options_.file_mode);
+      if (!q) return q.status();
+      recovered_.push_back({last.name, *bad_at, d.size() - *bad_at, q.value(), reason});
+    }
+    if (log_id.empty() && open_seq != 0)
+      return Status(Code::corruption,
+                    fmt::format("{} holds no valid record and there is no earlier segment to resume from", last.name));
+  }
+
+  const bool created = log_id.empty();
+  if (created) {
+    log_id = record::new_log_id();
+    prev = record::genesis_hash(log_id);
+    next_seq = 0;
+  }
+  log_id_ = log_id;
+  prev_ = prev;
+  next_seq_ = next_seq;
+  last_ts_ = last_ts;
+
+  Result<detail::SegmentFile> seg = detail::SegmentFile::open(dir, open_seq, options_.file_mode);
+  if (!seg) return seg.status();
+  segment_ = std::move(seg.value());
+  segment_opened_ = std::chrono::steady_clock::now();
+
+  // System records first, written and synced before any event is accepted.
+  for (const RecoveryNote& n : recovered_) {
+    Result<std::string> bytes = detail::read_file(dir + "/" + n.quarantine);
+    const Hash h = detail::sha256(bytes ? bytes.value() : std::string());
+    seal(jcs::serialize({{"event_type", "log.recovered"}, {"segment", n.segment}, {"offset", n.offset},
+                         {"bytes", n.bytes}, {"sha256", detail::to_hex(h)}, {"quarantine", n.quarantine},
+                         {"reason", n.reason}}));
+  }
+  seal(jcs::serialize({{"event_type", "log.opened"},
+                       {"reason", created ? "created" : "resumed"},
+                       {"library", "fooocus_audit " FOOOCUS_AUDIT_VERSION_STRING},
+                       {"pid", static_cast<std::int64_t>(::getpid())},
+                       {"durability", logger_impl::durability_name(options_.durability)},
+                       {"group_commit_ms", static_cast<std::int64_t>(options_.group_commit_interval.count())}}));
+  const std::uint64_t before = segment_.size();
+  Status s = segment_.append(buf_.data(), buf_.size());
+  if (s) s = segment_.sync();
+  if (!s) {
+    (void)segment_.truncate(before);
+    return s;
+  }
+  buf_.clear();
+  last_sync_ = std::chrono::steady_clock::now();
+  records_ = next_seq_;
+  durable_head_ = Anchor{log_id_, next_seq_ - 1, prev_, record::format_timestamp(last_ts_)};
+  return {};
+}
+
+FA_INLINE void AuditLogger::seal(std::string_view canonical_event) {
+  std::int64_t now = now_micros();
+  if (now < last_ts_) now = last_ts_;  // time never goes backwards in the log (§6.1)
+  if (now != last_ts_ || last_ts_text_.empty()) {
+    last_ts_text_ = record::format_timestamp(now);
+    last_ts_ = now;
+  }
+  const std::size_t start = buf_.size();
+  record::append_record(buf_, canonical_event, log_id_, prev_, next_seq_, last_ts_text_);
+  prev_ = record::chain_hash(std::string_view(buf_).substr(start));
+  buf_.push_back('\n');
+  ++next_seq_;
+}
+
+FA_INLINE Status AuditLogger::log(const nlohmann::json& event) {
+  if (!event.is_object()) return {Code::invalid_argument, "event must be a JSON object"};
+  const auto it = event.find("event_type");
+  if (it == event.end() || !it->is_string()) return {Code::invalid_argument, "event_type: missing or not a string"};
+  const auto& type = it->get_ref<const std::string&>();
+  if (!record::valid_event_type(type))
+    return {Code::invalid_argument, "event_type: must be 1-128 characters of [a-z0-9_.-] starting with a letter"};
+  if (type.rfind("log.", 0) == 0) return {Code::invalid_argument, "event_type: the log. prefix is reserved"};
+  std::string bytes;
+  try {
+    jcs::append(bytes, event);
+  } catch (const jcs::Error& e) {
+    return {Code::invalid_argument, e.what()};
+  }
+  return enqueue(std::move(bytes));
+}
+
+FA_INLINE Status AuditLogger::log(const GenerationEvent& event) {
+  if (!record::valid_event_type(event.event_type) || event.event_type.rfind("log.", 0) == 0)
+    return {Code::invalid_argument, "event_type: must be 1-128 characters of [a-z0-9_.-], not log.*"};
+  std::string bytes;
+  bytes.reserve(1536);
+  try {
+    event.append_canonical(bytes);
+  } catch (const jcs::Error& e) {
+    return {Code::invalid_argument, e.what()};
+  }
+  return enqueue(std::move(bytes));
+}
+
+FA_INLINE Status AuditLogger::enqueue(std::string&& canonical_event) {
+  if (canonical_event.size() > options_.max_event_bytes)
+    return {Code::too_large, fmt::format("event of {} bytes exceeds max_event_bytes ({})", canonical_event.size(),
+                                         options_.max_event_bytes)};
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    if (stop_ || closed_) return {Code::closed, "logger is closed"};
+    if (fatal_ || !error_.ok())
+      return {Code::io_error, "log writer is failing, event not accepted: " + error_.message()};
+    if (queue_.size() < options_.queue_capacity) break;
+    if (options_.overflow == OverflowPolicy::drop_and_record_gap) {
+      ++dropped_;
+      ++dropped_pending_;
+      writer_cv_.notify_one();
+      return {Code::dropped, "queue full: event dropped (a log.gap record will count it)"};
+    }
+    space_cv_.wait(lk);
+  }
+  queue_.push_back(std::move(canonical_event));
+  ++accepted_;
+  if (queue_.size() == 1) writer_cv_.notify_one();
+  return {};
+}
+
+FA_INLINE Status AuditLogger::flush() {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (closed_) return {Code::closed, "logger is closed"};
+  const std::uint64_t target = accepted_;
+  if (durable_ < target) {
+    flush_target_ = std::max(flush_target_, target);
+    writer_cv_.notify_one();
+    flush_cv_.wait(lk, [&] { return durable_ >= target || fatal_ || !error_.ok() || stop_; });
+    if (durable_ < target) {
+      if (fatal_ || !error_.ok()) return error_;
+      return {Code::closed, "logger closed during flush"};
+    }
+  }
+  const Anchor head = durable_head_;
+  lk.unlock();
+  if (!options_.anchor_path.empty()) {
+    std::lock_guard<std::mutex> g(anchor_mu_);
+    return head.save(options_.anchor_path);
+  }
+  return {};
+}
+
+FA_INLINE void AuditLogger::report(const Status& s) {
+  if (options_.on_error) {
+    try {
+      options_.on_error(s);
+    } catch (...) {
+      // A throwing callback must not take the writer down.
+    }
+  }
+}
+
+FA_INLINE Status AuditLogger::write_buffer() {
+  if (buf_.empty()) return {};
+  const std::uint64_t before = segment_.size();
+  Status s = segment_.append(buf_.data(), buf_.size());
+  if (!s) {
+    // Never leave a partial line behind: cut back to the last complete one and keep the records in memory.
+    if (Status t = segment_.truncate(before); !t) {
+      std::lock_guard<std::mutex> g(mu_);
+      fatal_ = true;
+    }
+    return s;
+  }
+  buf_.clear();
+  dirty_ = true;
+  return {};
+}
+
+FA_INLINE Status AuditLogger::sync_segment() {
+  Status s = segment_.sync();
+  last_sync_ = std::chrono::steady_clock::now();
+  if (s) {
+    dirty_ = false;
+  } else {
+    // After a failed fsync the kernel may have dropped the dirty pages: durability is unknown, never retry.
+    std::lock_guard<std::mutex> g(mu_);
+    fatal_ = true;
+  }
+  return s;
+}
+
+FA_INLINE Status AuditLogger::maybe_rotate(std::size_t next_line_bytes) {
+  const std::uint64_t current = segment_.size() + buf_.size();
+  if (current == 0) return {};
+  const bool too_big = current + next_line_bytes > options_.max_segment_bytes;
+  const bool too_old = std::chrono::steady_clock::now() - segment_opened_ >= options_.max_segment_age;
+  if (!too_big && !too_old) return {};
+  if (Status s = write_buffer(); !s) return s;
+  if (options_.durability != Durability::none)
+    if (Status s = sync_segment(); !s) return s;
+  Result<detail::SegmentFile> next = detail::SegmentFile::open(options_.dir, next_seq_, options_.file_mode);
+  if (!next) return next.status();
+  segment_ = std::move(next.value());
+  segment_opened_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+FA_INLINE void AuditLogger::run() {
+  using clock = std::chrono::steady_clock;
+  const auto interval = options_.group_commit_interval;
+  const bool group = options_.durability == Durability::group_commit;
+  std::vector<std::string> batch;
+  // Writer-local progress, published under mu_ after each round.
+  std::uint64_t written = 0, synced = 0, pending_items = 0;
+  Anchor written_head = durable_head_, synced_head = durable_head_, sealed_head = durable_head_;
+  bool failing = false, fatal = false;
+
+  for (;;) {
+    std::uint64_t gap = 0, want = 0;
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      auto has_work = [&] {
+        if (!queue_.empty() || dropped_pending_ > 0 || stop_) return true;
+        if (fatal) return false;
+        const auto now = clock::now();
+        if (failing) return now - last_sync_ >= std::chrono::milliseconds(100);
+        if (flush_target_ > durable_) return !group || now >= last_sync_ + interval;
+        return group && dirty_ && now >= last_sync_ + interval;
+      };
+      while (!has_work()) {
+        if (failing && !fatal)
+          writer_cv_.wait_until(lk, last_sync_ + std::chrono::milliseconds(100));
+        else if (group && (dirty_ || flush_target_ > durable_))
+          writer_cv_.wait_until(lk, last_sync_ + interval);
+        else
+          writer_cv_.wait(lk);
+      }
+      batch.swap(queue_);
+      gap = dropped_pending_;
+      dropped_pending_ = 0;
+      want = flush_target_;
+      stopping = stop_;
+    }
+    space_cv_.notify_all();
+
+    Status err;
+    for (std::string& ev : batch) {
+      if (fatal) break;
+      if (!failing)
+        if (Status s = maybe_rotate(ev.size() + logger_impl::kRecordOverhead); !s && err.ok()) err = s;
+      seal(ev);
+      ++pending_items;
+    }
+    if (gap > 0 && !fatal)
+      seal(jcs::serialize({{"event_type", "log.gap"}, {"dropped", gap}, {"reason", "queue_full"}}));
+    if (!batch.empty() || gap > 0)
+      sealed_head = Anchor{log_id_, next_seq_ - 1, prev_, last_ts_text_};
+    batch.clear();
+
+    if (!fatal && err.ok()) {
+      const bool had_buf = !buf_.empty();
+      err = write_buffer();
+      if (err.ok() && had_buf) {
+        written += pending_items;
+        pending_items = 0;
+        written_head = sealed_head;
+      }
+    }
+    if (!fatal && err.ok() && dirty_) {
+      bool need_sync = false;
+      if (options_.durability == Durability::always) need_sync = want > synced || stopping;
+      if (group) need_sync = stopping || clock::now() >= last_sync_ + interval;
+      if (need_sync) {
+        err = sync_segment();
+        if (err.ok()) {
+          synced = written;
+          synced_head = written_head;
+        }
+      }
+    }
+    if (options_.durability == Durability::none) {
+      synced = written;
+      synced_head = written_head;
+    }
+
+    bool report_error = false, report_recovery = false;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (fatal_) fatal = true;
+      written_ = written;
+      durable_ = synced;
+      durable_head_ = synced_head;
+      records_ = next_seq_;
+      if (!err.ok()) {
+        ++write_errors_;
+        report_error = error_.ok();
+        error_ = fatal ? Status(Code::io_error, err.message() + " (fatal: reopen the log; the verifier shows what "
+                                                               "is on disk)")
+                       : err;
+        fatal_ = fatal;
+        failing = true;
+        last_sync_ = clock::now();  // retry timer
+      } else if (failing && !fatal) {
+        failing = false;
+        error_ = Status();
+        report_recovery = true;
+      }
+    }
+    flush_cv_.notify_all();
+    space_cv_.notify_all();
+    if (report_error) report(error_);
+    if (report_recovery) report(Status());
+
+    if (stopping) {
+      std::lock_guard<std::mutex> g(mu_);
+      if (queue_.empty() && dropped_pending_ == 0) break;
+    }
+  }
+  segment_.close();
+}
+
+FA_INLINE Status AuditLogger::close() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (closed_) return Status();
+    stop_ = true;
+  }
+  writer_cv_.notify_all();
+  space_cv_.notify_all();
+  flush_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  Status result;
+  Anchor head;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    closed_ = true;
+    head = durable_head_;
+    if (written_ < accepted_)
+      result = Status(Code::io_error, fmt::format("{} accepted events could not be written: {}", accepted_ - written_,
+                                                  error_.message()));
+  }
+  if (!options_.anchor_path.empty() && result.ok()) {
+    std::lock_guard<std::mutex> g(anchor_mu_);
+    result = head.save(options_.anchor_path);
+  }
+  lock_ = detail::DirLock();
+  return result;
+}
+
+FA_INLINE Anchor AuditLogger::head() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return durable_head_;
+}
+
+FA_INLINE LoggerStats AuditLogger::stats() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return {accepted_, written_, durable_, dropped_, records_, write_errors_};
+}
+
+}  // namespace fooocus_audit

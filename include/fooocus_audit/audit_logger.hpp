@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file audit_logger.hpp
+/// AuditLogger: the writer of a tamper-evident log (docs/log-format.md). Any number of threads call
+/// log(); one writer thread seals records (seq, ts, prev, chain hash) in order and appends them to
+/// segment files.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fooocus_audit/anchor.hpp"
+#include "fooocus_audit/common.hpp"
+#include "fooocus_audit/detail/segment_store.hpp"
+#include "fooocus_audit/generation_event.hpp"
+
+namespace fooocus_audit {
+
+/// What `flush()` waits for. docs/log-format.md §7.1 states exactly what survives a crash under each.
+enum class Durability {
+  none,          ///< write(2) to the OS: survives a process crash, not a power loss
+  group_commit,  ///< fdatasync at most once per interval, shared by all flushers
+  always,        ///< fdatasync on every flush()
+};
+
+/// What log() does when the queue is full.
+enum class OverflowPolicy {
+  block,                ///< wait for room (default: an audit log never drops silently)
+  drop_and_record_gap,  ///< return Code::dropped; the writer seals a log.gap record with the count
+};
+
+struct LoggerOptions {
+  std::string dir;  ///< log directory; created (0700) if missing, its parent must exist
+  Durability durability = Durability::group_commit;
+  std::chrono::milliseconds group_commit_interval{10};
+  std::size_t queue_capacity = 65536;  ///< events between callers and the writer
+  OverflowPolicy overflow = OverflowPolicy::block;
+  std::uint64_t max_segment_bytes = 64ull << 20;
+  std::chrono::seconds max_segment_age{3600};
+  std::size_t max_event_bytes = 1u << 20;  ///< canonical event size limit (at most 16 MiB - 1 KiB)
+  mode_t file_mode = 0600;
+  /// Called from the writer thread when a write or sync fails (and again when it recovers, with ok).
+  std::function<void(const Status&)> on_error;
+  /// If set, the anchor of the last durable record is saved here after every successful flush() and at
+  /// close(). Keep it outside the log directory, ideally on another host.
+  std::string anchor_path;
+  /// Clock in microseconds since the Unix epoch (UTC); tests inject one. Default: CLOCK_REALTIME.
+  std::function<std::int64_t()> clock_micros;
+};
+
+struct LoggerStats {
+  std::uint64_t accepted = 0;      ///< events accepted by log()
+  std::uint64_t written = 0;       ///< accepted events written to the segment (write(2) returned)
+  std::uint64_t durable = 0;       ///< accepted events covered by the durability policy
+  std::uint64_t dropped = 0;       ///< events refused with Code::dropped (lossy policy only)
+  std::uint64_t records = 0;       ///< records in the log, system records included
+  std::uint64_t write_errors = 0;  ///< failed write/sync attempts
+};
+
+/// What open() found and quarantined (also written to the log as log.recovered).
+struct RecoveryNote {
+  std::string segment;
+  std::uint64_t offset = 0;
+  std::uint64_t bytes = 0;
+  std::string quarantine;  ///< relative to the log directory
+  std::string reason;      ///< "torn_record" or "invalid_record"
+};
+
+/// Thread safety: log(), flush(), head() and stats() may be called from any thread concurrently.
+/// close() (and the destructor) must not race with other calls on the same object.
+class AuditLogger {
+ public:
+  /// Opens or creates the log in options.dir: takes the directory lock (Code::locked if another writer
+  /// holds it), recovers a torn tail (§6.3), writes log.opened and starts the writer thread.
+  static Result<std::unique_ptr<AuditLogger>> open(LoggerOptions options);
+
+  ~AuditLogger();
+  AuditLogger(const AuditLogger&) = delete;
+  AuditLogger& operator=(const AuditLogger&) = delete;
+
+  /// Queues an event (a JSON object with a valid, non-"log." event_type). Canonicalizes it on the
+  /// calling thread. Errors: invalid_argument (names the field), too_large, io_error (the writer is
+  /// failing; nothing was queued), dropped (lossy policy), closed.
+  Status log(const nlohmann::json& event);
+  /// Fast path for the library's own generation event: no JSON tree is built.
+  Status log(const GenerationEvent& event);
+
+  /// Returns when every event accepted before the call is written under the durability policy, or the
+  /// reason it is not (the writer's current error).
+  Status flush();
+
+  /// Drains the queue, writes and syncs everything, saves the anchor, stops the writer, releases the
+  /// lock. Returns the first error that left accepted events unwritten. Idempotent.
+  Status close();
+
+  /// The anchor of the last durable record.
+  Anchor head() const;
+  LoggerStats stats() const;
+  const std::string& log_id() const noexcept { return log_id_; }
+  const std::string& dir() const noexcept { return options_.dir; }
+  const std::vector<RecoveryNote>& recovered() const noexcept { return recovered_; }
+
+ private:
+  explicit AuditLogger(LoggerOptions options);
+  Status recover_and_open();
+  Status enqueue(std::string&& canonical_event);
+  void run();
+  void seal(std::string_view canonical_event);
+  Status write_buffer();
+  Status sync_segment();
+  Status maybe_rotate(std::size_t next_line_bytes);
+  void report(const Status& s);
+  std::int64_t now_micros() const;
+
+  LoggerOptions options_;
+  detail::DirLock lock_;
+  std::string log_id_;
+  std::vector<RecoveryNote> recovered_;
+
+  // Writer-thread state (touched only by the writer, or by open() before the thread starts).
+  detail::SegmentFile segment_;
+  std::chrono::steady_clock::time_point segment_opened_{};
+  std::string buf_;                 // sealed lines not yet written
+  std::uint64_t next_seq_ = 0;
+  Hash prev_{};
+  std::int64_t last_ts_ = 0;
+  std::string last_ts_text_;
+  std::uint64_t buf_items_ = 0;     // accepted events inside buf_
+  std::chrono::steady_clock::time_point last_sync_{};
+  bool dirty_ = false;              // written but not synced
+
+  // Shared state, guarded by mu_.
+  mutable std::mutex mu_;
+  std::condition_variable writer_cv_, space_cv_, flush_cv_;
+  std::vector<std::string> queue_;
+  std::uint64_t accepted_ = 0, written_ = 0, durable_ = 0, dropped_ = 0, dropped_pending_ = 0;
+  std::uint64_t flush_target_ = 0, records_ = 0, write_errors_ = 0;
+  Anchor durable_head_;
+  Status error_;        // current write error (retried) ...
+  bool fatal_ = false;  // ... or a sync error (not retried: durability unknown)
+  bool stop_ = false, closed_ = false;
+  std::thread writer_;
+  std::mutex anchor_mu_;
+};
+
+}  // namespace fooocus_audit
+
+#ifdef FOOOCUS_AUDIT_HEADER_ONLY
+#include "fooocus_audit/audit_logger-inl.hpp"
+#endif

@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#ifndef FOOOCUS_AUDIT_HEADER_ONLY
+#include "fooocus_audit/chain_verifier.hpp"
+#endif
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <thread>
+
+#include "fooocus_audit/detail/segment_store.hpp"
+#include "fooocus_audit/merkle.hpp"
+#include "fooocus_audit/record.hpp"
+
+namespace fooocus_audit {
+
+FA_INLINE std::string_view reason_name(Reason r) noexcept {
+  switch (r) {
+    case Reason::torn_record: return "torn_record";
+    case Reason::record_too_large: return "record_too_large";
+    case Reason::bad_json: return "bad_json";
+    case Reason::non_canonical: return "non_canonical";
+    case Reason::bad_record: return "bad_record";
+    case Reason::unknown_version: return "unknown_version";
+    case Reason::log_id_mismatch: return "log_id_mismatch";
+    case Reason::sequence_gap: return "sequence_gap";
+    case Reason::missing_segment: return "missing_segment";
+    case Reason::sequence_duplicate: return "sequence_duplicate";
+    case Reason::sequence_reorder: return "sequence_reorder";
+    case Reason::segment_name_mismatch: return "segment_name_mismatch";
+    case Reason::timestamp_regression: return "timestamp_regression";
+    case Reason::genesis_mismatch: return "genesis_mismatch";
+    case Reason::hash_mismatch: return "hash_mismatch";
+    case Reason::broken_link: return "broken_link";
+    case Reason::anchor_mismatch: return "anchor_mismatch";
+    case Reason::truncated_tail: return "truncated_tail";
+  }
+  return "unknown";
+}
+
+namespace verifier_impl {
+
+// One line after the parallel stage: everything the sequential checks need, nothing borrowed.
+struct Parsed {
+  std::uint64_t offset = 0;
+  enum class Kind : std::uint8_t { record, invalid, torn, too_large } kind = Kind::record;
+  Reason reason{};
+  std::string detail;
+  std::uint64_t seq = 0;
+  std::int64_t ts_micros = 0;
+  std::array<char, record::kTimestampChars> ts{};
+  std::array<char, record::kLogIdChars> log_id{};
+  Hash prev{};
+  Hash hash{};
+  bool has_mac = false;
+};
+
+inline void parse_line(std::string_view line, std::uint64_t offset, Parsed* out) {
+  out->offset = offset;
+  record::View v;
+  const record::ParseResult r = record::parse(line, &v);
+  if (!r) {
+    out->kind = Parsed::Kind::invalid;
+    switch (r.error) {
+      case record::ParseError::bad_json: out->reason = Reason::bad_json; break;
+      case record::ParseError::non_canonical: out->reason = Reason::non_canonical; break;
+      case record::ParseError::unknown_version: out->reason = Reason::unknown_version; break;
+      default: out->reason = Reason::bad_record; break;
+    }
+    out->detail = r.detail;
+    return;
+  }
+  out->kind = Parsed::Kind::record;
+  out->seq = v.seq;
+  out->ts_micros = v.ts_micros;
+  std::memcpy(out->ts.data(), v.ts.data(), out->ts.size());
+  std::memcpy(out->log_id.data(), v.log_id.data(), out->log_id.size());
+  out->prev = v.prev;
+  out->has_mac = v.has_mac;
+  out->hash = record::chain_hash(line);
+}
+
+struct LineRef {
+  const char* data;
+  std::size_t size;
+  std::uint64_t offset;
+};
+
+struct Location {
+  bool valid = false;
+  std::uint64_t seq = 0;
+  Hash hash{};
+  std::string segment;
+  std::uint64_t offset = 0;
+  std::int64_t ts = 0;
+  bool backfill = false;  // filled a hole left by an earlier forward jump
+};
+
+struct Missing {
+  std::uint64_t lo, hi;  // inclusive range of sequence numbers not (yet) seen
+  std::string segment;   // where the record that jumped ahead is
+  std::uint64_t offset;
+  bool at_segment_start;
+};
+
+}  // namespace verifier_impl
+
+struct ChainVerifier::Impl {
+  using Parsed = verifier_impl::Parsed;
+  VerifyOptions opt;
+  VerifySummary sum;
+
+  // Current segment.
+  std::string seg_name;
+  std::optional<std::uint64_t> seg_first_from_name;
+  bool seg_first_line = true;
+  std::uint64_t seg_offset = 0;  // offset of the next byte fed
+  std::string carry;             // a line split across feed() calls
+  std::uint64_t carry_offset = 0;
+  bool skipping = false;         // inside an over-long line, waiting for its LF
+
+  // Chain state.
+  bool started = false;
+  std::uint64_t expected = 0;
+  bool after_bad_line = false;
+  verifier_impl::Location prev;
+  struct Break {
+    verifier_impl::Location q, r;
+  };
+  std::optional<Break> pending;
+  std::vector<verifier_impl::Missing> missing;
+  merkle::Frontier frontier;
+  bool tree_ok = true;
+  bool anchor_seen = false;
+  std::string log_id;
+
+  // Scratch for the parallel stage.
+  std::vector<verifier_impl::LineRef> lines;
+  std::vector<Parsed> parsed;
+  unsigned threads = 1;
+
+  explicit Impl(VerifyOptions o) : opt(std::move(o)) {
+    threads = opt.threads != 0 ? opt.threads : std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
+    if (opt.start_seq && *opt.start_seq != 0) tree_ok = false;
+  }
+
+  void add(Reason reason, std::optional<std::uint64_t> seq, const std::string& segment, std::uint64_t offset,
+           std::string detail, std::uint64_t count = 1, bool inferred = false) {
+    ++sum.findings_total;
+    if (sum.findings.size() < opt.max_findings)
+      sum.findings.push_back(Finding{reason, seq, inferred, count, segment, offset, std::move(detail)});
+  }
+
+  std::uint64_t inferred_seq() const { return prev.valid ? prev.seq + 1 : (started ? expected : opt.start_seq.value_or(0)); }
+
+  void bad_line(const Parsed& p) {
+    const std::uint64_t s = inferred_seq();
+    const Reason reason = p.kind == Parsed::Kind::torn ? Reason::torn_record
+                          : p.kind == Parsed::Kind::too_large ? Reason::record_too_large
+                                                              : p.reason;
+    add(reason, s, seg_name, p.offset, p.detail, 1, true);
+    if (!started) {
+      started = true;
+      expected = opt.start_seq.value_or(0);
+    }
+    after_bad_line = true;
+    tree_ok = false;
+    if (pending) resolve_pending(false, false);
+    prev.valid = false;
+  }
+
+  // The link q->r is broken; decide using what follows r (docs/log-format.md §8.2 step 9).
+  void resolve_pending(bool next_checkable, bool next_link_ok) {
+    const Break& b = *pending;
+    if (next_checkable && next_link_ok)
+      add(Reason::hash_mismatch, b.q.seq, b.q.segment, b.q.offset,
+          fmt::format("record {} does not match the hash that record {} commits to (record {} was altered)", b.q.seq,
+                      b.r.seq, b.q.seq));
+    else
+      add(Reason::broken_link, b.r.seq, b.r.segment, b.r.offset,
+          fmt::format("record {} does not link to record {}, and nothing later confirms record {}", b.r.seq, b.q.seq,
+                      b.r.seq));
+    pending.reset();
+  }
+
+  bool fill_missing(std::uint64_t seq) {
+    for (std::size_t i = 0; i < missing.size(); ++i) {
+      verifier_impl::Missing& m = missing[i];
+      if (seq < m.lo || seq > m.hi) continue;
+      if (m.lo == m.hi) {
+        missing.erase(missing.begin() + static_cast<std::ptrdiff_t>(i));
+      } else if (seq == m.lo) {
+        ++m.lo;
+      } else if (seq == m.hi) {
+        --m.hi;
+      } else {
+        verifier_impl::Missing upper = m;
+        upper.lo = seq + 1;
+        m.hi = seq - 1;
+        missing.insert(missing.begin() + static_cast<std::ptrdiff_t>(i) + 1, upper);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  void on_record(const Parsed& p) {
+    const std::string_view pid(p.log_id.data(), p.log_id.size());
+    const std::string_view ts(p.ts.data(), p.ts.size());
+    ++sum.records;
+    if (p.has_mac) ++sum.macs_unchecked;
+    if (log_id.empty()) {
+      log_id = std::string(pid);
+    } else if (pid != log_id) {
+      add(Reason::log_id_mismatch, p.seq, seg_name, p.offset,
+          fmt::format("record {} belongs to log {}, not {}", p.seq, pid, log_id));
+    }
+    if (seg_first_line) {
+      seg_first_line = false;
+      if (seg_first_from_name && *seg_first_from_name != p.seq)
+        add(Reason::segment_name_mismatch, p.seq, seg_name, p.offset,
+            fmt::format("segment {} is named for record {} but starts with record {}", seg_name, *seg_first_from_name,
+                        p.seq));
+    }
+
+    // Sequence (§8.2 step 7).
+    if (!started) {
+      started = true;
+      expected = opt.start_seq.value_or(0);
+    }
+    if (after_bad_line) {
+      if (p.seq == expected + 1) expected = p.seq;  // the unreadable line held `expected`
+      after_bad_line = false;
+    }
+    bool backfill = false;
+    const bool adjacent = prev.valid && p.seq == prev.seq + 1;
+    if (p.seq == expected) {
+      ++expected;
+    } else if (p.seq > expected) {
+      const bool seg_start = p.offset == 0;
+      missing.push_back({expected, p.seq - 1, seg_name, p.offset, seg_start});
+      expected = p.seq + 1;
+      tree_ok = false;
+    } else {
+      tree_ok = false;
+      if (prev.valid && p.seq == prev.seq) {
+        add(Reason::sequence_duplicate, p.seq, seg_name, p.offset,
+            fmt::format("record {} appears twice in a row (previous copy at {} offset {})", p.seq, prev.segment,
+                        prev.offset));
+      } else if (fill_missing(p.seq)) {
+        backfill = true;
+        if (!(adjacent && prev.backfill))
+          add(Reason::sequence_reorder, p.seq, seg_name, p.offset,
+              prev.valid ? fmt::format("record {} appears after record {}", p.seq, prev.seq)
+                         : fmt::format("record {} is out of order", p.seq));
+      } else {
+        add(Reason::sequence_duplicate, p.seq, seg_name, p.offset,
+            fmt::format("record {} was already read earlier in the log", p.seq));
+      }
+    }
+
+    // Time (§8.2 step 8).
+    if (adjacent && p.ts_micros < prev.ts)
+      add(Reason::timestamp_regression, p.seq, seg_name, p.offset,
+          fmt::format("record {} is dated {}, before record {}", p.seq, ts, prev.seq));
+
+    // Links (§8.2 step 9).
+    if (p.seq == 0 && p.prev != record::genesis_hash(pid))
+      add(Reason::genesis_mismatch, 0, seg_name, p.offset, "record 0 does not link to the genesis hash of its log id");
+    const bool link_ok = adjacent && p.prev == prev.hash;
+    bool explained = false;
+    if (pending) {
+      explained = adjacent && !link_ok;
+      resolve_pending(adjacent, link_ok);
+    }
+    if (adjacent && !link_ok && !explained) pending = Break{prev, {}};
+
+    // Merkle tree and anchor.
+    if (tree_ok && p.seq == frontier.size()) frontier.append(p.hash);
+    else tree_ok = false;
+    if (opt.anchor && p.seq == opt.anchor->seq) {
+      anchor_seen = true;
+      if (p.hash != opt.anchor->head)
+        add(Reason::anchor_mismatch, p.seq, seg_name, p.offset,
+            fmt::format("record {} has chain hash {}, the anchor says {}: the log was rewritten or forked", p.seq,
+                        detail::to_hex(p.hash), detail::to_hex(opt.anchor->head)));
+    }
+
+    prev.valid = true;
+    prev.seq = p.seq;
+    prev.hash = p.hash;
+    prev.segment = seg_name;
+    prev.offset = p.offset;
+    prev.ts = p.ts_micros;
+    prev.backfill = backfill;
+    if (pending && !pending->r.valid) pending->r = prev;
+    if (!sum.first_seq) {
+      sum.first_seq = p.seq;
+      sum.first_ts = std::string(ts);
+    }
+    sum.last_seq = p.seq;
+    sum.last_ts = std::string(ts);
+    sum.head = p.hash;
+  }
+
+  void run_lines() {
+    parsed.resize(lines.size());
+    auto work = [this](std::size_t from, std::size_t to) {
+      for (std::size_t i = from; i < to; ++i) {
+        const verifier_impl::LineRef& l = lines[i];
+        if (l.size > record::kMaxRecordBytes) {
+          parsed[i] = Parsed{};
+          parsed[i].offset = l.offset;
+          parsed[i].kind = Parsed::Kind::too_large;
+          parsed[i].detail = fmt::format("line of {} bytes exceeds the 16 MiB record limit", l.size);
+        } else {
+          verifier_impl::parse_line(std::string_view(l.data, l.size), l.offset, &parsed[i]);
+        }
+      }
+    };
+    const std::size_t n = lines.size();
+    const unsigned t = n >= 64 ? threads : 1;
+    if (t <= 1) {
+      work(0, n);
+    } else {
+      std::vector<std::thread> pool;
+      const std::size_t per = (n + t - 1) / t;
+      for (unsigned k = 1; k < t; ++k) {
+        const std::size_t from = std::min(n, per * k), to = std::min(n, per * (k + 1));
+        pool.emplace_back(work, from, to);
+      }
+      work(0, std::min(n, per));
+      for (std::thread& th : pool) th.join();
+    }
+    for (const Parsed& p : parsed) {
+      ++sum.lines;
+      if (p.kind == Parsed::Kind::record)
+        on_record(p);
+      else
+        bad_line(p);
+    }
+    lines.clear();
+  }
+
+  void feed(std::string_view data) {
+    sum.bytes += data.size();
+    const char* p = data.data();
+    const char* end = p + data.size();
+    std::uint64_t off = seg_offset;
+    seg_offset += data.size();
+    if (skipping || !carry.empty()) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      const char* stop = nl ? nl : end;
+      if (!skipping) {
+        carry.append(p, static_cast<std::size_t>(stop - p));
+        if (carry.size() > record::kMaxRecordBytes) {
+          skipping = true;
+          carry.clear();
+          carry.shrink_to_fit();
+        }
+      }
+      if (nl == nullptr) return;
+      if (skipping) {
+        Parsed t;
+        t.offset = carry_offset;
+        t.kind = Parsed::Kind::too_large;
+        t.detail = "line exceeds the 16 MiB record limit";
+        ++sum.lines;
+        bad_line(t);
+        skipping = false;
+      } else {
+        lines.push_back({carry.data(), carry.size(), carry_offset});
+        run_lines();
+        carry.clear();
+      }
+      off += static_cast<std::uint64_t>(nl + 1 - p);
+      p = nl + 1;
+    }
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      if (nl == nullptr) {
+        carry_offset = off;
+        carry.assign(p, static_cast<std::size_t>(end - p));
+        if (carry.size() > record::kMaxRecordBytes) {
+          skipping = true;
+          carry.clear();
+        }
+        break;
+      }
+      lines.push_back({p, static_cast<std::size_t>(nl - p), off});
+      off += static_cast<std::uint64_t>(nl + 1 - p);
+      p = nl + 1;
+    }
+    run_lines();
+  }
+
+  void begin_segment(const std::string& name, std::optional<std::uint64_t> first) {
+    seg_name = name;
+    seg_first_from_name = first;
+    seg_first_line = true;
+    seg_offset = 0;
+    carry.clear();
+    skipping = false;
+    ++sum.segments;
+  }
+
+  void end_segment() {
+    if (skipping || !carry.empty()) {
+      Parsed t;
+      t.offset = carry_offset;
+      t.kind = skipping ? Parsed::Kind::too_large : Parsed::Kind::torn;
+      t.detail = skipping ? "line exceeds the 16 MiB record limit"
+                          : fmt::format("{} bytes at the end of the segment without a line feed", carry.size());
+      ++sum.lines;
+      bad_line(t);
+      carry.clear();
+      skipping = false;
+    }
+  }
+
+  VerifySummary finish() {
+    if (pending) {
+      const bool confirmed = opt.anchor && opt.anchor->seq == pending->r.seq && opt.anchor->head == pending->r.hash;
+      resolve_pending(confirmed, confirmed);
+    }
+    for (const verifier_impl::Missing& m : missing) {
+      const bool whole_segment = m.at_segment_start;
+      add(whole_segment ? Reason::missing_segment : Reason::sequence_gap, m.lo, m.segment, m.offset,
+          m.lo == m.hi ? fmt::format("record {} is missing", m.lo)
+                       : fmt::format("records {}..{} are missing ({} records){}", m.lo, m.hi, m.hi - m.lo + 1,
+                                     whole_segment ? ", a whole segment or more" : ""),
+          m.hi - m.lo + 1);
+    }
+    if (opt.anchor) {
+      sum.anchor_checked = true;
+      if (!log_id.empty() && opt.anchor->log_id != log_id) {
+        add(Reason::anchor_mismatch, opt.anchor->seq, seg_name, seg_offset,
+            fmt::format("the anchor is for log {}, this log is {}", opt.anchor->log_id, log_id));
+      } else if (!anchor_seen) {
+        const std::uint64_t have = sum.last_seq ? *sum.last_seq + 1 : 0;
+        if (!sum.last_seq || *sum.last_seq < opt.anchor->seq)
+          add(Reason::truncated_tail, have, seg_name, seg_offset,
+              fmt::format("the log ends {}, but the anchor records seq {}: {} records were removed from the end",
+                          sum.last_seq ? fmt::format("at seq {}", *sum.last_seq) : std::string("before any record"),
+                          opt.anchor->seq, opt.anchor->seq + 1 - have),
+              opt.anchor->seq + 1 - have);
+        else
+          add(Reason::anchor_mismatch, opt.anchor->seq, seg_name, seg_offset,
+              fmt::format("the anchored record {} is not in the log", opt.anchor->seq));
+      }
+    }
+    std::stable_sort(sum.findings.begin(), sum.findings.end(), [](const Finding& a, const Finding& b) {
+      return a.seq.value_or(UINT64_MAX) < b.seq.value_or(UINT64_MAX);
+    });
+    sum.log_id = log_id;
+    if (tree_ok && sum.findings_total == 0) {
+      sum.tree_size = frontier.size();
+      sum.merkle_root = frontier.root();
+    }
+    sum.intact = sum.findings_total == 0;
+    return std::move(sum);
+  }
+};
+
+FA_INLINE ChainVerifier::ChainVerifier(VerifyOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+FA_INLINE ChainVerifier::~ChainVerifier() = default;
+
+FA_INLINE void ChainVerifier::begin_segment(const std::string& name, std::optional<std::uint64_t> first) {
+  impl_->begin_segment(name, first);
+}
+FA_INLINE void ChainVerifier::feed(std::string_view bytes) { impl_->feed(bytes); }
+FA_INLINE void ChainVerifier::end_segment() { impl_->end_segment(); }
+FA_INLINE VerifySummary ChainVerifier::finish() { return impl_->finish(); }
+
+namespace verifier_impl {
+inline Status feed_fd(ChainVerifier& v, int fd, const std::string& what) {
+  constexpr std::size_t kChunk = 4u << 20;
+  std::unique_ptr<char[]> buf(new char[kChunk]);
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.get(), kChunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return detail::errno_status(fmt::format("read {}", what), errno);
+    }
+    if (n == 0) return {};
+    v.feed(std::string_view(buf.get(), static_cast<std::size_t>(n)));
+  }
+}
+}  // namespace verifier_impl
+
+FA_INLINE Result<VerifySummary> ChainVerifier::verify_fd(int fd, const std::string& name) {
+  begin_segment(name, std::nullopt);
+  if (Status s = verifier_impl::feed_fd(*this, fd, name); !s) return s;
+  end_segment();
+  return finish();
+}
+
+FA_INLINE Result<VerifySummary> ChainVerifier::verify_path(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return detail::errno_status(fmt::format("stat {}", path), errno);
+  std::vector<detail::SegmentInfo> segs;
+  if (S_ISDIR(st.st_mode)) {
+    Result<std::vector<detail::SegmentInfo>> r = detail::list_segments(path);
+    if (!r) return r.status();
+    segs = std::move(r.value());
+  } else {
+    const auto slash = path.find_last_of('/');
+    detail::SegmentInfo one;
+    one.path = path;
+    one.name = slash == std::string::npos ? path : path.substr(slash + 1);
+    const auto first = detail::parse_segment_name(one.name);
+    one.first_seq = first.value_or(0);
+    if (!impl_->opt.start_seq && first && *first != 0) {
+      impl_->opt.start_seq = *first;  // one segment of a longer log: start where its name says
+      impl_->tree_ok = false;
+    }
+    segs.push_back(one);
+  }
+  for (const detail::SegmentInfo& s : segs) {
+    const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return detail::errno_status(fmt::format("open {}", s.path), errno);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    begin_segment(s.name, detail::parse_segment_name(s.name));
+    Status st2 = verifier_impl::feed_fd(*this, fd, s.path);
+    ::close(fd);
+    if (!st2) return st2;
+    end_segment();
+  }
+  return finish();
+}
+
+FA_INLINE std::string format_summary_text(const VerifySummary& s) {
+  std::string out;
+  if (s.intact) {
+    out += fmt::format("INTACT: {} records", s.records);
+    if (s.first_seq) out += fmt::format(" (seq {}..{})", *s.first_seq, *s.last_seq);
+    out += fmt::format(" in {} segment(s), {} bytes\n", s.segments, s.bytes);
+  } else {
+    out += fmt::format("TAMPERED OR DAMAGED: {} finding(s) in {} records, {} segment(s), {} bytes\n",
+                       s.findings_total, s.records, s.segments, s.bytes);
+    for (const Finding& f : s.findings) {
+      out += fmt::format("  {:<22} seq {:<10} {} @ byte {}: {}\n", reason_name(f.reason),
+                         f.seq ? fmt::format("{}{}", *f.seq, f.seq_inferred ? "?" : "") : std::string("-"), f.segment,
+                         f.offset, f.detail);
+    }
+    if (s.findings_total > s.findings.size())
+      out += fmt::format("  ... and {} more\n", s.findings_total - s.findings.size());
+  }
+  if (!s.log_id.empty()) out += fmt::format("log_id       {}\n", s.log_id);
+  if (s.first_seq) out += fmt::format("time         {} .. {}\n", s.first_ts, s.last_ts);
+  if (s.head) out += fmt::format("head         {} (seq {})\n", detail::to_hex(*s.head), *s.last_seq);
+  if (s.merkle_root) out += fmt::format("merkle root  {} (tree size {})\n", detail::to_hex(*s.merkle_root), s.tree_size);
+  if (s.anchor_checked) out += fmt::format("anchor       {}\n", s.intact ? "consistent" : "checked (see findings)");
+  if (s.macs_unchecked) out += fmt::format("note         {} record MACs present but not checked\n", s.macs_unchecked);
+  return out;
+}
+
+FA_INLINE std::string format_summary_json(const VerifySummary& s) {
+  nlohmann::json j;
+  j["intact"] = s.intact;
+  j["records"] = s.records;
+  j["lines"] = s.lines;
+  j["bytes"] = s.bytes;
+  j["segments"] = s.segments;
+  j["log_id"] = s.log_id;
+  j["first_seq"] = s.first_seq ? nlohmann::json(*s.first_seq) : nlohmann::json(nullptr);
+  j["last_seq"] = s.last_seq ? nlohmann::json(*s.last_seq) : nlohmann::json(nullptr);
+  j["first_ts"] = s.first_ts;
+  j["last_ts"] = s.last_ts;
+  j["head"] = s.head ? nlohmann::json(detail::to_hex(*s.head)) : nlohmann::json(nullptr);
+  j["merkle_root"] = s.merkle_root ? nlohmann::json(detail::to_hex(*s.merkle_root)) : nlohmann::json(nullptr);
+  j["tree_size"] = s.tree_size;
+  j["anchor_checked"] = s.anchor_checked;
+  j["macs_unchecked"] = s.macs_unchecked;
+  j["findings_total"] = s.findings_total;
+  nlohmann::json fs = nlohmann::json::array();
+  for (const Finding& f : s.findings) {
+    fs.push_back({{"reason", reason_name(f.reason)},
+                  {"seq", f.seq ? nlohmann::json(*f.seq) : nlohmann::json(nullptr)},
+                  {"seq_inferred", f.seq_inferred},
+                  {"count", f.count},
+                  {"segment", f.segment},
+                  {"offset", f.offset},
+                  {"detail", f.detail}});
+  }
+  j["findings"] = fs;
+  return j.dump(2);
+}
+
+}  // namespace fooocus_audit

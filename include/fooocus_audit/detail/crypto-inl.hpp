@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#ifndef FOOOCUS_AUDIT_HEADER_ONLY
+#include "fooocus_audit/detail/crypto.hpp"
+#endif
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace fooocus_audit {
+namespace detail {
+
+namespace crypto_impl {
+// Fetched once: avoids OpenSSL 3's implicit provider look-up on every digest.
+inline EVP_MD* sha256_md() {
+  static EVP_MD* md = [] {
+    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (m == nullptr) throw std::runtime_error("OpenSSL: SHA256 not available");
+    return m;
+  }();
+  return md;
+}
+}  // namespace crypto_impl
+
+FA_INLINE Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex2(static_cast<EVP_MD_CTX*>(ctx_), crypto_impl::sha256_md(), nullptr) != 1) {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+    throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
+  }
+}
+
+FA_INLINE Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+FA_INLINE void Sha256::update(const void* data, std::size_t n) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, n) != 1)
+    throw std::runtime_error("OpenSSL: SHA-256 update failed");
+}
+
+FA_INLINE Hash Sha256::final() {
+  Hash h{};
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  if (EVP_DigestFinal_ex(ctx, h.data(), nullptr) != 1 ||
+      EVP_DigestInit_ex2(ctx, crypto_impl::sha256_md(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL: SHA-256 final failed");
+  return h;
+}
+
+FA_INLINE Hash sha256(const void* data, std::size_t n) {
+  Hash h{};
+  if (EVP_Digest(data, n, h.data(), nullptr, crypto_impl::sha256_md(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL: SHA-256 failed");
+  return h;
+}
+
+FA_INLINE void random_bytes(void* out, std::size_t n) {
+  if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) != 1)
+    throw std::runtime_error("OpenSSL: RAND_bytes failed");
+}
+
+FA_INLINE bool constant_time_equal(const void* a, const void* b, std::size_t n) noexcept {
+  return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+FA_INLINE void secure_wipe(void* p, std::size_t n) noexcept { OPENSSL_cleanse(p, n); }
+
+FA_INLINE void append_hex(std::string& out, const std::uint8_t* p, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  const std::size_t at = out.size();
+  out.resize(at + 2 * n);
+  char* w = &out[at];
+  for (std::size_t i = 0; i < n; ++i) {
+    w[2 * i] = digits[p[i] >> 4];
+    w[2 * i + 1] = digits[p[i] & 0xF];
+  }
+}
+
+FA_INLINE std::string to_hex(const std::uint8_t* p, std::size_t n) {
+  std::string s;
+  append_hex(s, p, n);
+  return s;
+}
+
+FA_INLINE bool parse_hash_hex(std::string_view s, Hash* out) noexcept {
+  if (s.size() != 64) return false;
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < 32; ++i) {
+    const int hi = nib(s[2 * i]), lo = nib(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    (*out)[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+}  // namespace detail
+}  // namespace fooocus_audit

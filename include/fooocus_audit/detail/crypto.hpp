@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file detail/crypto.hpp
+/// Thin RAII wrappers over OpenSSL EVP. Nothing else in the library calls OpenSSL directly.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "fooocus_audit/common.hpp"
+
+namespace fooocus_audit {
+
+/// A SHA-256 output.
+using Hash = std::array<std::uint8_t, 32>;
+
+namespace detail {
+
+/// Incremental SHA-256 over EVP. Reusable: final() resets it for the next message.
+/// Not thread-safe; give each thread its own.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void update(const void* data, std::size_t n);
+  void update(std::string_view s) { update(s.data(), s.size()); }
+  /// Writes the digest and resets the context for a new message.
+  Hash final();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX*
+};
+
+/// SHA-256 of one buffer (one-shot EVP_Digest).
+Hash sha256(const void* data, std::size_t n);
+inline Hash sha256(std::string_view s) { return sha256(s.data(), s.size()); }
+
+/// Cryptographically secure random bytes (RAND_bytes). Throws std::runtime_error on failure.
+void random_bytes(void* out, std::size_t n);
+
+/// Constant-time equality for MACs and tags (CRYPTO_memcmp).
+bool constant_time_equal(const void* a, const void* b, std::size_t n) noexcept;
+
+/// Overwrites memory in a way the compiler may not elide (OPENSSL_cleanse).
+void secure_wipe(void* p, std::size_t n) noexcept;
+
+/// Lowercase hexadecimal of bytes.
+std::string to_hex(const std::uint8_t* p, std::size_t n);
+inline std::string to_hex(const Hash& h) { return to_hex(h.data(), h.size()); }
+/// Appends lowercase hex to out (no allocation beyond out's growth).
+void append_hex(std::string& out, const std::uint8_t* p, std::size_t n);
+/// Parses exactly 64 lowercase hex characters. Returns false on any other input.
+bool parse_hash_hex(std::string_view s, Hash* out) noexcept;
+
+}  // namespace detail
+}  // namespace fooocus_audit
+
+#ifdef FOOOCUS_AUDIT_HEADER_ONLY
+#include "fooocus_audit/detail/crypto-inl.hpp"
+#endif

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/// \file detail/segment_store.hpp
+/// Segment files on disk (docs/log-format.md §5): naming and order, the directory lock, appends,
+/// fsync, truncation and quarantine. Knows bytes, not events.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fooocus_audit/common.hpp"
+
+namespace fooocus_audit {
+namespace detail {
+
+struct SegmentInfo {
+  std::string path;        ///< full path
+  std::string name;        ///< file name, segment-NNNNNNNNNNNNNNNNNNNN.jsonl
+  std::uint64_t first_seq = 0;
+};
+
+/// "segment-" + 20-digit zero-padded seq + ".jsonl".
+std::string segment_name(std::uint64_t first_seq);
+/// Parses a segment file name; nullopt when the name is not one.
+std::optional<std::uint64_t> parse_segment_name(std::string_view name) noexcept;
+/// Segments of a log directory in log order. Fails with not_found / io_error.
+Result<std::vector<SegmentInfo>> list_segments(const std::string& dir);
+
+/// Status from errno with context: "write segment-...: No space left on device".
+Status errno_status(std::string_view what, int err);
+
+/// Reads a whole file (for recovery of one segment; bounded by the segment size limit).
+Result<std::string> read_file(const std::string& path);
+/// Writes all bytes, retrying on EINTR and short writes.
+Status write_all(int fd, const char* data, std::size_t n, std::string_view what);
+/// fsync of a directory, so that created or renamed entries survive a crash.
+Status fsync_dir(const std::string& dir);
+/// Creates a directory (mode 0700) if missing; parents must exist.
+Status ensure_dir(const std::string& dir);
+
+/// An exclusive flock(2) on <dir>/LOCK held for the object's lifetime.
+class DirLock {
+ public:
+  DirLock() = default;
+  ~DirLock();
+  DirLock(DirLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  DirLock& operator=(DirLock&& o) noexcept;
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+  /// Fails with Code::locked when another holder exists (in this or another process).
+  static Result<DirLock> acquire(const std::string& dir, mode_t mode);
+
+ private:
+  int fd_ = -1;
+};
+
+/// The open, append-only segment the writer appends to.
+class SegmentFile {
+ public:
+  SegmentFile() = default;
+  ~SegmentFile();
+  SegmentFile(SegmentFile&& o) noexcept;
+  SegmentFile& operator=(SegmentFile&& o) noexcept;
+  SegmentFile(const SegmentFile&) = delete;
+  SegmentFile& operator=(const SegmentFile&) = delete;
+
+  /// Opens (creating with `mode` if needed, O_APPEND) <dir>/<segment_name(first_seq)>; fsyncs the directory
+  /// when the file was created.
+  static Result<SegmentFile> open(const std::string& dir, std::uint64_t first_seq, mode_t mode);
+
+  Status append(const char* data, std::size_t n);
+  Status sync();                       ///< fdatasync
+  Status truncate(std::uint64_t size);  ///< back to a known-good size after a failed write
+  std::uint64_t size() const noexcept { return size_; }
+  std::uint64_t first_seq() const noexcept { return first_seq_; }
+  const std::string& name() const noexcept { return name_; }
+  bool is_open() const noexcept { return fd_ >= 0; }
+  void close() noexcept;
+
+ private:
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+  std::uint64_t first_seq_ = 0;
+  std::string name_;
+};
+
+/// Moves bytes [offset, end) of a segment into <dir>/quarantine/<name>.<offset>.torn (fsynced), then
+/// truncates the segment to `offset` and fsyncs it. Returns the quarantine path relative to dir.
+Result<std::string> quarantine_tail(const std::string& dir, const SegmentInfo& seg, std::uint64_t offset,
+                                    std::string_view tail_bytes, mode_t mode);
+
+}  // namespace detail
+}  // namespace fooocus_audit
+
+#ifdef FOOOCUS_AUDIT_HEADER_ONLY
+#include "fooocus_audit/detail/segment_store-inl.hpp"
+#endif

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// The compiled library: every definition of the -inl.hpp files, once.
+
+#ifndef FOOOCUS_AUDIT_COMPILED_LIB
+#error "src/ is built with FOOOCUS_AUDIT_COMPILED_LIB defined (see CMakeLists.txt)"
+#endif
+
+#include "fooocus_audit/detail/crypto-inl.hpp"
+#include "fooocus_audit/detail/segment_store-inl.hpp"
+#include "fooocus_audit/jcs-inl.hpp"
+#include "fooocus_audit/merkle-inl.hpp"
+#include "fooocus_audit/record-inl.hpp"
+#include "fooocus_audit/generation_event-inl.hpp"
+#include "fooocus_audit/anchor-inl.hpp"
+#include "fooocus_audit/audit_logger-inl.hpp"
+#include "fooocus_audit/chain_verifier-inl.hpp"
