@@ -12,6 +12,9 @@
 #include <system_error>
 #include <vector>
 
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(FOOOCUS_AUDIT_NO_SIMD)
+#include <emmintrin.h>
+#endif
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
 #endif
@@ -36,23 +39,23 @@ inline std::uint64_t load_le64(const u8* p) noexcept {
   return v;
 }
 
-/// Index of the lowest byte whose top bit is set in m (m != 0).
-inline unsigned first_marked_byte(std::uint64_t m) noexcept {
+/// Index of the lowest set bit of m (m != 0).
+inline unsigned lowest_bit(std::uint64_t m) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
-  return static_cast<unsigned>(__builtin_ctzll(m)) >> 3;
+  return static_cast<unsigned>(__builtin_ctzll(m));
 #elif defined(_MSC_VER)
   unsigned long i;
   _BitScanForward64(&i, m);
-  return static_cast<unsigned>(i) >> 3;
+  return static_cast<unsigned>(i);
 #else
   unsigned i = 0;
-  while ((m & 0xFF) == 0) {
-    m >>= 8;
-    ++i;
-  }
+  for (; (m & 1) == 0; m >>= 1) ++i;
   return i;
 #endif
 }
+
+/// Index of the lowest byte whose top bit is set in m (m != 0).
+inline unsigned first_marked_byte(std::uint64_t m) noexcept { return lowest_bit(m) >> 3; }
 
 inline constexpr std::uint64_t kOnes = 0x0101010101010101ull;
 inline constexpr std::uint64_t kHighs = 0x8080808080808080ull;
@@ -72,6 +75,21 @@ inline bool is_special(u8 c) noexcept { return c == 0x22 || c == 0x5C || c < 0x2
 
 /// Advances p to the first special byte in [p, end), or to end.
 inline const u8* skip_plain(const u8* p, const u8* end) noexcept {
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(FOOOCUS_AUDIT_NO_SIMD)
+  // Sixteen at a time where SSE2 is baseline (FOOOCUS_AUDIT_NO_SIMD keeps to the portable path, so
+  // that tests can cover it on x86). A signed compare with 0x20 also catches bytes >= 0x80.
+  const __m128i quote = _mm_set1_epi8(0x22);
+  const __m128i backslash = _mm_set1_epi8(0x5C);
+  const __m128i space = _mm_set1_epi8(0x20);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                   _mm_cmplt_epi8(v, space));
+    const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(m));
+    if (bits != 0) return p + lowest_bit(bits);
+    p += 16;
+  }
+#endif
   while (end - p >= 8) {
     const std::uint64_t m = special_mask(load_le64(p));
     if (m != 0) return p + first_marked_byte(m);
@@ -122,11 +140,7 @@ inline int compare_utf16(const u8* a, std::size_t na, const u8* b, std::size_t n
   while (n - i >= 8) {
     const std::uint64_t d = load_le64(a + i) ^ load_le64(b + i);
     if (d != 0) {
-#if defined(__GNUC__) || defined(__clang__)
-      i += static_cast<unsigned>(__builtin_ctzll(d)) >> 3;
-#else
-      while (a[i] == b[i]) ++i;
-#endif
+      i += lowest_bit(d) >> 3;
       return utf16_order_at(a[i], b[i]);
     }
     i += 8;
@@ -312,6 +326,16 @@ inline std::string integer_range_message() {
   return "integer outside the I-JSON safe range [-(2^53-1), 2^53-1]; encode it as a JSON string";
 }
 
+/// Why d cannot be written into a record, or null. Below 1e21 an integral double is written as a plain
+/// integer, which I-JSON bounds like any other.
+inline const char* double_problem(double d) noexcept {
+  if (!std::isfinite(d)) return "NaN and infinite numbers have no JSON form";
+  const double mag = std::fabs(d);
+  if (mag > static_cast<double>(max_safe_integer) && mag < 1e21)  // all such doubles are integral
+    return "integral number outside the I-JSON safe range [-(2^53-1), 2^53-1]; encode it as a JSON string";
+  return nullptr;
+}
+
 /// One step of the path from the root to the value being written; lives on the writer's stack.
 struct PathNode {
   const PathNode* parent;
@@ -365,11 +389,7 @@ inline void write_value(std::string& out, const nlohmann::json& v, const PathNod
     }
     case value_t::number_float: {
       const double d = v.get<double>();
-      if (!std::isfinite(d)) fail_at(node, "NaN and infinite numbers have no JSON form");
-      // Below 1e21 an integral double is written as a plain integer, which I-JSON bounds.
-      const double mag = std::fabs(d);
-      if (mag > static_cast<double>(max_safe_integer) && mag < 1e21 && std::floor(mag) == mag)
-        fail_at(node, integer_range_message());
+      if (const char* why = double_problem(d)) fail_at(node, why);
       char buf[kNumberBuffer];
       out.append(buf, format_double(buf, d));
       return;
@@ -504,14 +524,17 @@ inline Problem scan_number(const u8*& p, const u8* end) noexcept {
     while (p < end && digit(*p)) ++p;
   const u8* const int_end = p;
   bool integral = true;
+  bool exponent = false;
+  const u8* frac = p;
   if (p < end && *p == '.') {
     integral = false;
-    ++p;
+    frac = ++p;
     if (p == end || !digit(*p)) return Problem::syntax;
     while (p < end && digit(*p)) ++p;
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
     integral = false;
+    exponent = true;
     ++p;
     if (p < end && (*p == '+' || *p == '-')) ++p;
     if (p == end || !digit(*p)) return Problem::syntax;
@@ -532,6 +555,25 @@ inline Problem scan_number(const u8*& p, const u8* end) noexcept {
   const std::size_t len = static_cast<std::size_t>(p - start);
   const u8* const after = p;
   p = start;
+  if (!exponent) {
+    // Plain "i.f": a decimal of at most 15 significant digits (DBL_DIG) is the only one of its length
+    // or shorter that reads as its double, so it is canonical exactly when the fraction has no trailing
+    // zero and, below 1, at most five zeros follow the point (10^-6 <= |v|; smaller is written 1e-7).
+    if (after[-1] == '0') return Problem::non_canonical_number;
+    std::size_t significant = static_cast<std::size_t>(after - frac);
+    if (*int_start == '0') {
+      const u8* q = frac;
+      while (*q == '0') ++q;
+      if (q - frac > 5) return Problem::non_canonical_number;
+      significant -= static_cast<std::size_t>(q - frac);
+    } else {
+      significant += static_cast<std::size_t>(int_end - int_start);
+    }
+    if (significant <= 15) {
+      p = after;
+      return Problem::none;
+    }
+  }
   if (len > kNumberBuffer) return Problem::non_canonical_number;
   double d = 0;
   const auto r = std::from_chars(reinterpret_cast<const char*>(start), reinterpret_cast<const char*>(after), d);
@@ -571,9 +613,15 @@ FA_INLINE void append_string(std::string& out, std::string_view utf8) {
 }
 
 FA_INLINE void append_number(std::string& out, double v) {
-  if (!std::isfinite(v)) throw Error("", "NaN and infinite numbers have no JSON form");
+  if (const char* why = jcs_impl::double_problem(v)) throw Error("", why);
   char buf[jcs_impl::kNumberBuffer];
   out.append(buf, jcs_impl::format_double(buf, v));
+}
+
+FA_INLINE std::string number_to_string(double v) {
+  if (!std::isfinite(v)) throw Error("", "NaN and infinite numbers have no JSON form");
+  char buf[jcs_impl::kNumberBuffer];
+  return std::string(buf, jcs_impl::format_double(buf, v));
 }
 
 FA_INLINE void append_integer(std::string& out, std::int64_t v) {

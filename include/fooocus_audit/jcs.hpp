@@ -47,7 +47,8 @@ class Error : public std::runtime_error {
 /// Appends the canonical form of v to out.
 /// Throws Error (naming the JSON Pointer path of the offending value) for: NaN or infinite numbers;
 /// invalid UTF-8 in a string or member name; integers, and integral doubles below 1e21, outside
-/// [-(2^53-1), 2^53-1]; binary and discarded values; nesting deeper than `default_max_depth`.
+/// [-(2^53-1), 2^53-1] (the message says to encode them as strings); binary and discarded values;
+/// nesting deeper than `default_max_depth`.
 /// On error, out may hold a partial result; the caller discards it.
 void append(std::string& out, const nlohmann::json& v);
 
@@ -61,10 +62,16 @@ std::string serialize(const nlohmann::json& v);
 void append_string(std::string& out, std::string_view utf8);
 
 /// Appends ECMAScript Number::toString(v) (ES6 7.1.12.1), as JCS requires: "0" for both zeros, the
-/// shortest digits that round-trip, plain notation for 1e-7 < |v| < 1e21, else d[.ddd]e±n.
-/// Formats every finite double (the integer-range policy is applied by `append`, not here).
-/// Throws Error (empty path) for NaN and infinities.
+/// shortest digits that round-trip, plain notation for 1e-6 <= |v| < 1e21, else d[.ddd]e±n.
+/// Throws Error (empty path) for NaN and infinities, and for integral values with
+/// 2^53 <= |v| < 1e21, whose plain-integer form I-JSON bounds (encode those as strings). On error out
+/// is unchanged.
 void append_number(std::string& out, double v);
+
+/// ECMAScript Number::toString(v) for every finite double, without the I-JSON bound of `append_number`
+/// (2^53 gives "9007199254740992"). For diagnostics and conformance tests; records use append_number.
+/// Throws Error (empty path) for NaN and infinities.
+std::string number_to_string(double v);
 
 /// Appends the decimal form of v. Throws Error (empty path) when |v| > 2^53-1.
 void append_integer(std::string& out, std::int64_t v);
