@@ -103,13 +103,14 @@ struct Location {
   std::uint64_t offset = 0;
   std::int64_t ts = 0;
   bool backfill = false;  // filled a hole left by an earlier forward jump
+  bool flagged = false;   // already reported under §8.2 steps 6-8 (or genesis): links into/out of it are not
 };
 
 struct Missing {
   std::uint64_t lo, hi;  // inclusive range of sequence numbers not (yet) seen
   std::string segment;   // where the record that jumped ahead is
   std::uint64_t offset;
-  bool at_segment_start;
+  bool at_segment_start;  // the record after the gap starts a segment file whose name states its seq
 };
 
 }  // namespace verifier_impl
@@ -131,7 +132,7 @@ struct ChainVerifier::Impl {
   // Chain state.
   bool started = false;
   std::uint64_t expected = 0;
-  bool after_bad_line = false;
+  std::uint64_t bad_run = 0;  // unreadable lines since the last record: they may hold expected, expected+1, ...
   verifier_impl::Location prev;
   struct Break {
     verifier_impl::Location q, r;
@@ -160,7 +161,9 @@ struct ChainVerifier::Impl {
       sum.findings.push_back(Finding{reason, seq, inferred, count, segment, offset, std::move(detail)});
   }
 
-  std::uint64_t inferred_seq() const { return prev.valid ? prev.seq + 1 : (started ? expected : opt.start_seq.value_or(0)); }
+  std::uint64_t inferred_seq() const {
+    return prev.valid ? prev.seq + 1 : (started ? expected + bad_run : opt.start_seq.value_or(0));
+  }
 
   void bad_line(const Parsed& p) {
     const std::uint64_t s = inferred_seq();
@@ -172,7 +175,8 @@ struct ChainVerifier::Impl {
       started = true;
       expected = opt.start_seq.value_or(0);
     }
-    after_bad_line = true;
+    ++bad_run;
+    seg_first_line = false;  // an unreadable first line cannot be held against the file name
     tree_ok = false;
     if (pending) resolve_pending(false, false);
     prev.valid = false;
@@ -218,14 +222,20 @@ struct ChainVerifier::Impl {
     const std::string_view ts(p.ts.data(), p.ts.size());
     ++sum.records;
     if (p.has_mac) ++sum.macs_unchecked;
+    // A record reported under steps 6-8 (or with a wrong genesis link) is not used to judge its links (step 9).
+    bool flagged = false;
+    auto flag = [&](Reason reason, std::uint64_t seq, std::string detail) {
+      add(reason, seq, seg_name, p.offset, std::move(detail));
+      flagged = true;
+    };
     if (log_id.empty()) {
       log_id = std::string(pid);
     } else if (pid != log_id) {
-      add(Reason::log_id_mismatch, p.seq, seg_name, p.offset,
-          fmt::format("record {} belongs to log {}, not {}", p.seq, pid, log_id));
+      flag(Reason::log_id_mismatch, p.seq, fmt::format("record {} belongs to log {}, not {}", p.seq, pid, log_id));
     }
     if (seg_first_line) {
       seg_first_line = false;
+      // About the file name, not the record: its links stay independent evidence, so it is not flagged.
       if (seg_first_from_name && *seg_first_from_name != p.seq)
         add(Reason::segment_name_mismatch, p.seq, seg_name, p.offset,
             fmt::format("segment {} is named for record {} but starts with record {}", seg_name, *seg_first_from_name,
@@ -237,52 +247,58 @@ struct ChainVerifier::Impl {
       started = true;
       expected = opt.start_seq.value_or(0);
     }
-    if (after_bad_line) {
-      if (p.seq == expected + 1) expected = p.seq;  // the unreadable line held `expected`
-      after_bad_line = false;
+    if (bad_run > 0) {
+      // The unreadable lines just before this record held expected..p.seq-1 (or were inserted garbage).
+      if (p.seq > expected && p.seq - expected <= bad_run) expected = p.seq;
+      bad_run = 0;
     }
     bool backfill = false;
     const bool adjacent = prev.valid && p.seq == prev.seq + 1;
     if (p.seq == expected) {
       ++expected;
     } else if (p.seq > expected) {
-      const bool seg_start = p.offset == 0;
+      // Whole segment files are missing when the record after the gap starts a file that is named for it.
+      const bool seg_start = p.offset == 0 && seg_first_from_name && *seg_first_from_name == p.seq;
       missing.push_back({expected, p.seq - 1, seg_name, p.offset, seg_start});
       expected = p.seq + 1;
       tree_ok = false;
     } else {
       tree_ok = false;
       if (prev.valid && p.seq == prev.seq) {
-        add(Reason::sequence_duplicate, p.seq, seg_name, p.offset,
-            fmt::format("record {} appears twice in a row (previous copy at {} offset {})", p.seq, prev.segment,
-                        prev.offset));
+        flag(Reason::sequence_duplicate, p.seq,
+             fmt::format("record {} appears twice in a row (previous copy at {} offset {})", p.seq, prev.segment,
+                         prev.offset));
       } else if (fill_missing(p.seq)) {
         backfill = true;
         if (!(adjacent && prev.backfill))
-          add(Reason::sequence_reorder, p.seq, seg_name, p.offset,
-              prev.valid ? fmt::format("record {} appears after record {}", p.seq, prev.seq)
-                         : fmt::format("record {} is out of order", p.seq));
+          flag(Reason::sequence_reorder, p.seq,
+               prev.valid ? fmt::format("record {} appears after record {}", p.seq, prev.seq)
+                          : fmt::format("record {} is out of order", p.seq));
+      } else if (p.seq < opt.start_seq.value_or(0)) {
+        flag(Reason::sequence_reorder, p.seq,
+             fmt::format("record {} belongs before record {}, where this log or segment starts", p.seq,
+                         opt.start_seq.value_or(0)));
       } else {
-        add(Reason::sequence_duplicate, p.seq, seg_name, p.offset,
-            fmt::format("record {} was already read earlier in the log", p.seq));
+        flag(Reason::sequence_duplicate, p.seq, fmt::format("record {} was already read earlier in the log", p.seq));
       }
     }
 
     // Time (§8.2 step 8).
     if (adjacent && p.ts_micros < prev.ts)
-      add(Reason::timestamp_regression, p.seq, seg_name, p.offset,
-          fmt::format("record {} is dated {}, before record {}", p.seq, ts, prev.seq));
+      flag(Reason::timestamp_regression, p.seq,
+           fmt::format("record {} is dated {}, before record {}", p.seq, ts, prev.seq));
 
     // Links (§8.2 step 9).
     if (p.seq == 0 && p.prev != record::genesis_hash(pid))
-      add(Reason::genesis_mismatch, 0, seg_name, p.offset, "record 0 does not link to the genesis hash of its log id");
-    const bool link_ok = adjacent && p.prev == prev.hash;
+      flag(Reason::genesis_mismatch, 0, "record 0 does not link to the genesis hash of its log id");
+    const bool checkable = adjacent && !flagged && !prev.flagged;
+    const bool link_ok = checkable && p.prev == prev.hash;
     bool explained = false;
     if (pending) {
-      explained = adjacent && !link_ok;
-      resolve_pending(adjacent, link_ok);
+      explained = checkable && !link_ok;
+      resolve_pending(checkable, link_ok);
     }
-    if (adjacent && !link_ok && !explained) pending = Break{prev, {}};
+    if (checkable && !link_ok && !explained) pending = Break{prev, {}};
 
     // Merkle tree and anchor.
     if (tree_ok && p.seq == frontier.size()) frontier.append(p.hash);
@@ -302,6 +318,7 @@ struct ChainVerifier::Impl {
     prev.offset = p.offset;
     prev.ts = p.ts_micros;
     prev.backfill = backfill;
+    prev.flagged = flagged;
     if (pending && !pending->r.valid) pending->r = prev;
     if (!sum.first_seq) {
       sum.first_seq = p.seq;
@@ -417,9 +434,9 @@ struct ChainVerifier::Impl {
     if (skipping || !carry.empty()) {
       Parsed t;
       t.offset = carry_offset;
-      t.kind = skipping ? Parsed::Kind::too_large : Parsed::Kind::torn;
-      t.detail = skipping ? "line exceeds the 16 MiB record limit"
-                          : fmt::format("{} bytes at the end of the segment without a line feed", carry.size());
+      // §8.2 checks the LF (step 1) before the size (step 2): an unterminated tail is torn, however long.
+      t.kind = Parsed::Kind::torn;
+      t.detail = fmt::format("{} bytes at the end of the segment without a line feed", seg_offset - carry_offset);
       ++sum.lines;
       bad_line(t);
       carry.clear();

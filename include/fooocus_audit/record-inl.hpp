@@ -6,6 +6,7 @@
 #endif
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <charconv>
@@ -129,6 +130,14 @@ inline bool find_event_type(std::string_view obj, std::string_view* out) noexcep
     if (p < end && *p == ',') ++p;
   }
   return false;
+}
+
+// True when bytes are valid JSON (RFC 8259) denoting an object, whitespace allowed: what the strict
+// canonical scanner rejected is then "valid JSON but not its canonical form" (§8.2 step 3), not bad_json.
+inline bool lenient_json_object(std::string_view bytes) {
+  const std::size_t first = bytes.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || bytes[first] != '{') return false;
+  return nlohmann::json::accept(bytes.begin(), bytes.end());
 }
 
 inline bool unquote(std::string_view raw, std::string_view* out) noexcept {
@@ -275,13 +284,19 @@ FA_INLINE ParseResult parse(std::string_view bytes, View* out) {
   std::array<jcs::Member, 8> m{};
   const jcs::ScanResult scan = jcs::scan_object(bytes, m.data(), m.size());
   if (scan.problem != jcs::Problem::none) {
+    // Whitespace (or a CR before the LF) makes the strict scanner see a syntax error or trailing data.
+    const bool maybe_whitespace =
+        scan.problem == jcs::Problem::syntax || scan.problem == jcs::Problem::trailing_data;
+    if (maybe_whitespace && lenient_json_object(bytes))
+      return fail(ParseError::non_canonical, scan.offset,
+                  fmt::format("valid JSON but not canonical: whitespace at byte {}", scan.offset));
     const bool canonical_only = scan.problem == jcs::Problem::non_canonical_string ||
                                 scan.problem == jcs::Problem::non_canonical_number ||
                                 scan.problem == jcs::Problem::key_order;
     return fail(canonical_only ? ParseError::non_canonical : ParseError::bad_json, scan.offset,
                 fmt::format("{} at byte {}", jcs::problem_name(scan.problem), scan.offset));
   }
-  if (scan.members > m.size()) return fail(ParseError::bad_record, 0, "record has unexpected members");
+  if (scan.total_members > m.size()) return fail(ParseError::bad_record, 0, "record has unexpected members");
 
   *out = View{};
   const std::size_t n = scan.members;
