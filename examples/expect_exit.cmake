@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: Apache-2.0
+# cmake -DEXPECT=<code> -DMATCH=<regex> -P expect_exit.cmake -- <command> [args...]
+# Runs the command and fails unless it exits with EXPECT and its standard output matches MATCH.
+set(cmd)
+set(seen_sep FALSE)
+foreach(i RANGE 0 ${CMAKE_ARGC})
+  if(seen_sep)
+    list(APPEND cmd "${CMAKE_ARGV${i}}")
+  elseif("${CMAKE_ARGV${i}}" STREQUAL "--")
+    set(seen_sep TRUE)
+  endif()
+endforeach()
+execute_process(COMMAND ${cmd} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT rc STREQUAL "${EXPECT}")
+  message(FATAL_ERROR "expected exit ${EXPECT}, got ${rc}")
+endif()
+if(DEFINED MATCH AND NOT out MATCHES "${MATCH}")
+  message(FATAL_ERROR "output does not match '${MATCH}'")
+endif()
