@@ -512,3 +512,15 @@ TEST_CASE("record: a GenerationEvent logged by the writer produces a valid recor
   CHECK(s.intact);
   CHECK(s.records == 2);
 }
+
+// Found by fuzz/fuzz_record (corpus: repro_non_canonical_not_json): the scanner stops at its first problem,
+// so a non-canonical detail early in a line that is not JSON at all must still come out as bad_json.
+TEST_CASE("record: non_canonical only for text that is JSON, bad_json otherwise", "[record]") {
+  record::View v;
+  CHECK(record::parse(std::string("{\"\x01", 3), &v).error == ParseError::bad_json);
+  CHECK(record::parse(R"({"b":0,"a":0)", &v).error == ParseError::bad_json);
+  CHECK(record::parse(R"({"a":1.0)", &v).error == ParseError::bad_json);
+  CHECK(record::parse(R"({"b":0,"a":0}}}})", &v).error == ParseError::bad_json);
+  CHECK(record::parse(R"({"b":0,"a":0})", &v).error == ParseError::non_canonical);
+  CHECK(record::parse(R"({"a":1.0})", &v).error == ParseError::non_canonical);
+}

@@ -512,3 +512,17 @@ TEST_CASE("verifier: records carrying a mac member are accepted and counted as u
   CHECK(s.macs_unchecked == 1);
   CHECK(fa::format_summary_text(s).find("1 record MACs present but not checked") != std::string::npos);
 }
+
+// Found by fuzz/fuzz_verify (corpus: repro_null_empty_feed): an empty feed() while a partial line is carried.
+TEST_CASE("verifier: an empty feed between partial lines changes nothing", "[verifier]") {
+  fooocus_audit::ChainVerifier v;
+  v.begin_segment("-", std::nullopt);
+  v.feed("x");
+  v.feed(std::string_view{});
+  v.feed("y");
+  v.end_segment();
+  const fooocus_audit::VerifySummary s = v.finish();
+  REQUIRE(s.findings.size() == 1);
+  CHECK(s.findings[0].reason == Reason::torn_record);
+  CHECK(s.bytes == 2);
+}

@@ -369,6 +369,7 @@ struct ChainVerifier::Impl {
   }
 
   void feed(std::string_view data) {
+    if (data.empty()) return;  // a default string_view has a null data(): never hand it to memchr
     sum.bytes += data.size();
     const char* p = data.data();
     const char* end = p + data.size();

@@ -290,9 +290,11 @@ FA_INLINE ParseResult parse(std::string_view bytes, View* out) {
     if (maybe_whitespace && lenient_json_object(bytes))
       return fail(ParseError::non_canonical, scan.offset,
                   fmt::format("valid JSON but not canonical: whitespace at byte {}", scan.offset));
-    const bool canonical_only = scan.problem == jcs::Problem::non_canonical_string ||
-                                scan.problem == jcs::Problem::non_canonical_number ||
-                                scan.problem == jcs::Problem::key_order;
+    // The scanner stops at the first problem; "non_canonical" also needs the rest of the text to be JSON.
+    const bool canonical_only = (scan.problem == jcs::Problem::non_canonical_string ||
+                                 scan.problem == jcs::Problem::non_canonical_number ||
+                                 scan.problem == jcs::Problem::key_order) &&
+                                lenient_json_object(bytes);
     return fail(canonical_only ? ParseError::non_canonical : ParseError::bad_json, scan.offset,
                 fmt::format("{} at byte {}", jcs::problem_name(scan.problem), scan.offset));
   }
