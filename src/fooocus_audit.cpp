@@ -14,3 +14,4 @@
 #include "fooocus_audit/anchor-inl.hpp"
 #include "fooocus_audit/audit_logger-inl.hpp"
 #include "fooocus_audit/chain_verifier-inl.hpp"
+#include "fooocus_audit/file_hash-inl.hpp"

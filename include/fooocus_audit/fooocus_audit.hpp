@@ -7,6 +7,7 @@
 #include "fooocus_audit/audit_logger.hpp"
 #include "fooocus_audit/chain_verifier.hpp"
 #include "fooocus_audit/common.hpp"
+#include "fooocus_audit/file_hash.hpp"
 #include "fooocus_audit/generation_event.hpp"
 #include "fooocus_audit/jcs.hpp"
 #include "fooocus_audit/merkle.hpp"

@@ -31,7 +31,10 @@ class Writer {
   void boolean(const char* k, bool v) { key(k); out_.append(v ? "true" : "false"); }
   void begin_array(const char* k) { key(k); out_.push_back('['); first_ = true; }
   void end_array() { out_.push_back(']'); first_ = false; }
-  void element() { if (!first_) out_.push_back(','); first_ = true; }
+  void element() {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+  }
   std::string& out() { return out_; }
 
  private:

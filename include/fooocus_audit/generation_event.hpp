@@ -54,6 +54,9 @@ struct GenerationEvent {
     std::string safety_checker_version;
   };
 
+  /// Not an aggregate on purpose: `logger.log({{"event_type", ...}})` must mean a JSON event.
+  explicit GenerationEvent() = default;
+
   std::string event_type = "image_generation";
   std::string version = "1.0";
   std::string timestamp;  ///< the caller's own time stamp (the record's sealed `ts` is authoritative)

@@ -5,6 +5,7 @@
 #include "fooocus_audit/detail/crypto.hpp"
 #endif
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -54,6 +55,27 @@ FA_INLINE Hash sha256(const void* data, std::size_t n) {
   if (EVP_Digest(data, n, h.data(), nullptr, crypto_impl::sha256_md(), nullptr) != 1)
     throw std::runtime_error("OpenSSL: SHA-256 failed");
   return h;
+}
+
+FA_INLINE Hash hmac_sha256(const void* key, std::size_t key_len, std::string_view data) {
+  static EVP_MAC* mac = [] {
+    EVP_MAC* m = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (m == nullptr) throw std::runtime_error("OpenSSL: HMAC not available");
+    return m;
+  }();
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+  if (ctx == nullptr) throw std::runtime_error("OpenSSL: cannot allocate HMAC context");
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  Hash out{};
+  std::size_t out_len = 0;
+  const bool ok = EVP_MAC_init(ctx, static_cast<const unsigned char*>(key), key_len, params) == 1 &&
+                  EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
+                  EVP_MAC_final(ctx, out.data(), &out_len, out.size()) == 1 && out_len == out.size();
+  EVP_MAC_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
+  return out;
 }
 
 FA_INLINE void random_bytes(void* out, std::size_t n) {

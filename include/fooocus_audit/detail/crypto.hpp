@@ -40,6 +40,9 @@ class Sha256 {
 Hash sha256(const void* data, std::size_t n);
 inline Hash sha256(std::string_view s) { return sha256(s.data(), s.size()); }
 
+/// HMAC-SHA256 (EVP_MAC) of data under key. Throws std::runtime_error if OpenSSL fails.
+Hash hmac_sha256(const void* key, std::size_t key_len, std::string_view data);
+
 /// Cryptographically secure random bytes (RAND_bytes). Throws std::runtime_error on failure.
 void random_bytes(void* out, std::size_t n);
 
