@@ -78,6 +78,18 @@ inline Result<std::string> read_last_line(const std::string& path) {
   }
 }
 
+// Records nest their event one level down, so an event may use one level less than the format's 64.
+constexpr std::size_t kMaxEventDepth = jcs::default_max_depth - 1;
+
+// True when v nests containers more than `limit` levels deep (v itself is level 1).
+inline bool nests_deeper_than(const nlohmann::json& v, std::size_t limit) {
+  if (!v.is_structured()) return false;
+  if (limit == 0) return true;
+  for (const auto& child : v)
+    if (nests_deeper_than(child, limit - 1)) return true;
+  return false;
+}
+
 }  // namespace logger_impl
 
 FA_INLINE AuditLogger::AuditLogger(LoggerOptions options) : options_(std::move(options)) {}
@@ -152,24 +164,33 @@ FA_INLINE Status AuditLogger::recover_and_open() {
         break;
       }
       const std::string_view line(d.data() + off, static_cast<std::size_t>(nl - (d.data() + off)));
+      // The checks of a verifier (§8.2). A line that is not a record may be a crash artefact (a zero-filled
+      // page ending in the LF of a later write); a well-formed record that does not continue the chain
+      // never is: it was changed, inserted or copied, and healing it would hide that.
       record::View v;
-      bool ok = static_cast<bool>(record::parse(line, &v)) && (log_id.empty() || v.log_id == log_id) &&
-                v.seq == next_seq;
-      if (ok) {
-        if (v.seq == 0)
-          ok = v.prev == record::genesis_hash(v.log_id);
-        else if (have_prev)
-          ok = v.prev == prev;
-      }
-      if (!ok) {
+      if (!record::parse(line, &v)) {
         bad_at = off;
         reason = "invalid_record";
         break;
       }
+      const char* broken = nullptr;
+      if (!log_id.empty() && v.log_id != log_id)
+        broken = "belongs to another log";
+      else if (v.seq != next_seq)
+        broken = "has the wrong sequence number";
+      else if (have_prev && v.ts_micros < last_ts)
+        broken = "goes back in time";
+      else if (v.seq == 0 ? v.prev != record::genesis_hash(v.log_id) : have_prev && v.prev != prev)
+        broken = "does not link to the record before it";
+      if (broken != nullptr)
+        return Status(Code::corruption,
+                      fmt::format("{}: the record at offset {} (seq {}) {}; this is not a torn write. Run the "
+                                  "verifier; the writer will not resume this log",
+                                  last.name, off, v.seq, broken));
       log_id = std::string(v.log_id);
       prev = record::chain_hash(line);
       have_prev = true;
-      last_ts = std::max(last_ts, v.ts_micros);
+      last_ts = v.ts_micros;
       ++next_seq;
       off = static_cast<std::size_t>(nl - d.data()) + 1;
     }
@@ -187,10 +208,11 @@ FA_INLINE Status AuditLogger::recover_and_open() {
                                     last.name, *bad_at));
         p = static_cast<std::size_t>(nl - d.data()) + 1;
       }
-      Result<std::string> q = detail::quarantine_tail(dir, last, *bad_at, std::string_view(d).substr(*bad_at),
-                                                      options_.file_mode);
+      const std::string_view tail = std::string_view(d).substr(*bad_at);
+      Result<std::string> q = detail::quarantine_tail(dir, last, *bad_at, tail, options_.file_mode);
       if (!q) return q.status();
-      recovered_.push_back({last.name, *bad_at, d.size() - *bad_at, q.value(), reason});
+      recovered_.push_back(
+          {last.name, *bad_at, tail.size(), detail::to_hex(detail::sha256(tail)), q.value(), reason});
     }
     if (log_id.empty() && open_seq != 0)
       return Status(Code::corruption,
@@ -208,40 +230,40 @@ FA_INLINE Status AuditLogger::recover_and_open() {
   next_seq_ = next_seq;
   last_ts_ = last_ts;
 
-  Result<detail::SegmentFile> seg = detail::SegmentFile::open(dir, open_seq, options_.file_mode);
-  if (!seg) return seg.status();
-  segment_ = std::move(seg.value());
-  segment_opened_ = std::chrono::steady_clock::now();
-
-  // System records first, written and synced before any event is accepted.
-  for (const RecoveryNote& n : recovered_) {
-    Result<std::string> bytes = detail::read_file(dir + "/" + n.quarantine);
-    const Hash h = detail::sha256(bytes ? bytes.value() : std::string());
-    seal(jcs::serialize({{"event_type", "log.recovered"}, {"segment", n.segment}, {"offset", n.offset},
-                         {"bytes", n.bytes}, {"sha256", detail::to_hex(h)}, {"quarantine", n.quarantine},
-                         {"reason", n.reason}}));
-  }
+  // System records first, written and synced before any event is accepted: log.opened precedes every
+  // other record of this session (§4), then what recovery moved aside.
+  const std::uint64_t first_new_seq = next_seq_;
   seal(jcs::serialize({{"event_type", "log.opened"},
                        {"reason", created ? "created" : "resumed"},
                        {"library", "fooocus_audit " FOOOCUS_AUDIT_VERSION_STRING},
                        {"pid", static_cast<std::int64_t>(::getpid())},
                        {"durability", logger_impl::durability_name(options_.durability)},
-                       {"group_commit_ms", static_cast<std::int64_t>(options_.group_commit_interval.count())}}));
-  const std::uint64_t before = segment_.size();
-  Status s = segment_.append(buf_.data(), buf_.size());
-  if (s) s = segment_.sync();
-  if (!s) {
-    (void)segment_.truncate(before);
-    return s;
+                       {"group_commit_ms", static_cast<std::int64_t>(options_.group_commit_interval.count())}}),
+       false);
+  for (const RecoveryNote& n : recovered_)
+    seal(jcs::serialize({{"event_type", "log.recovered"}, {"segment", n.segment}, {"offset", n.offset},
+                         {"bytes", n.bytes}, {"sha256", n.sha256}, {"quarantine", n.quarantine},
+                         {"reason", n.reason}}),
+         false);
+
+  Result<detail::SegmentFile> seg = detail::SegmentFile::open(dir, open_seq, options_.file_mode);
+  if (!seg) return seg.status();
+  if (seg->size() > 0 && seg->size() + buf_.size() > options_.max_segment_bytes) {
+    // The resumed segment is full: leave it synced (a crashed writer may not have) and start the next.
+    if (Status s = seg->sync(); !s) return s;
+    seg = detail::SegmentFile::open(dir, first_new_seq, options_.file_mode);
+    if (!seg) return seg.status();
   }
-  buf_.clear();
-  last_sync_ = std::chrono::steady_clock::now();
+  segment_ = std::move(seg.value());
+  segment_opened_ = std::chrono::steady_clock::now();
+  if (Status s = write_buffer(); !s) return s;
+  if (Status s = sync_segment(); !s) return s;
   records_ = next_seq_;
-  durable_head_ = Anchor{log_id_, next_seq_ - 1, prev_, record::format_timestamp(last_ts_)};
+  durable_head_ = synced_head_;
   return {};
 }
 
-FA_INLINE void AuditLogger::seal(std::string_view canonical_event) {
+FA_INLINE void AuditLogger::seal(std::string_view canonical_event, bool is_event) {
   std::int64_t now = now_micros();
   if (now < last_ts_) now = last_ts_;  // time never goes backwards in the log (§6.1)
   if (now != last_ts_ || last_ts_text_.empty()) {
@@ -253,7 +275,10 @@ FA_INLINE void AuditLogger::seal(std::string_view canonical_event) {
   prev_ = record::chain_hash(std::string_view(buf_).substr(start));
   buf_.push_back('\n');
   ++next_seq_;
+  if (is_event) ++buf_items_;
 }
+
+FA_INLINE Anchor AuditLogger::sealed_head() const { return Anchor{log_id_, next_seq_ - 1, prev_, last_ts_text_}; }
 
 FA_INLINE Status AuditLogger::log(const nlohmann::json& event) {
   if (!event.is_object()) return {Code::invalid_argument, "event must be a JSON object"};
@@ -269,6 +294,9 @@ FA_INLINE Status AuditLogger::log(const nlohmann::json& event) {
   } catch (const jcs::Error& e) {
     return {Code::invalid_argument, e.what()};
   }
+  if (logger_impl::nests_deeper_than(event, logger_impl::kMaxEventDepth))
+    return {Code::invalid_argument, fmt::format("event nests deeper than {} levels (its record adds one more)",
+                                                logger_impl::kMaxEventDepth)};
   return enqueue(std::move(bytes));
 }
 
@@ -311,24 +339,38 @@ FA_INLINE Status AuditLogger::enqueue(std::string&& canonical_event) {
 
 FA_INLINE Status AuditLogger::flush() {
   std::unique_lock<std::mutex> lk(mu_);
-  if (closed_) return {Code::closed, "logger is closed"};
+  if (closed_ || stop_) return {Code::closed, "logger is closed"};
   const std::uint64_t target = accepted_;
   if (durable_ < target) {
     flush_target_ = std::max(flush_target_, target);
     writer_cv_.notify_one();
-    flush_cv_.wait(lk, [&] { return durable_ >= target || fatal_ || !error_.ok() || stop_; });
+    // Not woken by stop_: close() lets the writer finish, so the answer is known once it has.
+    flush_cv_.wait(lk, [&] { return durable_ >= target || fatal_ || !error_.ok() || closed_; });
     if (durable_ < target) {
       if (fatal_ || !error_.ok()) return error_;
       return {Code::closed, "logger closed during flush"};
     }
   }
-  const Anchor head = durable_head_;
   lk.unlock();
-  if (!options_.anchor_path.empty()) {
-    std::lock_guard<std::mutex> g(anchor_mu_);
-    return head.save(options_.anchor_path);
-  }
+  if (!options_.anchor_path.empty()) return save_anchor();
   return {};
+}
+
+FA_INLINE Status AuditLogger::save_anchor() {
+  std::lock_guard<std::mutex> g(anchor_mu_);
+  Anchor head;
+  {
+    std::lock_guard<std::mutex> m(mu_);
+    head = durable_head_;
+  }
+  // Concurrent flushes must not replace a newer anchor with an older one.
+  if (anchor_saved_ && head.seq <= anchor_saved_seq_) return {};
+  Status s = head.save(options_.anchor_path);
+  if (s) {
+    anchor_saved_ = true;
+    anchor_saved_seq_ = head.seq;
+  }
+  return s;
 }
 
 FA_INLINE void AuditLogger::report(const Status& s) {
@@ -354,15 +396,22 @@ FA_INLINE Status AuditLogger::write_buffer() {
     return s;
   }
   buf_.clear();
+  written_items_ += buf_items_;
+  buf_items_ = 0;
+  written_head_ = sealed_head();
   dirty_ = true;
   return {};
 }
 
+// Syncs the current segment. Every earlier segment was synced when the writer left it (maybe_rotate),
+// so afterwards everything written is durable.
 FA_INLINE Status AuditLogger::sync_segment() {
   Status s = segment_.sync();
   last_sync_ = std::chrono::steady_clock::now();
   if (s) {
     dirty_ = false;
+    synced_items_ = written_items_;
+    synced_head_ = written_head_;
   } else {
     // After a failed fsync the kernel may have dropped the dirty pages: durability is unknown, never retry.
     std::lock_guard<std::mutex> g(mu_);
@@ -378,7 +427,8 @@ FA_INLINE Status AuditLogger::maybe_rotate(std::size_t next_line_bytes) {
   const bool too_old = std::chrono::steady_clock::now() - segment_opened_ >= options_.max_segment_age;
   if (!too_big && !too_old) return {};
   if (Status s = write_buffer(); !s) return s;
-  if (options_.durability != Durability::none)
+  // A segment the writer leaves is synced whatever the policy, so that close() can promise everything.
+  if (dirty_)
     if (Status s = sync_segment(); !s) return s;
   Result<detail::SegmentFile> next = detail::SegmentFile::open(options_.dir, next_seq_, options_.file_mode);
   if (!next) return next.status();
@@ -389,13 +439,13 @@ FA_INLINE Status AuditLogger::maybe_rotate(std::size_t next_line_bytes) {
 
 FA_INLINE void AuditLogger::run() {
   using clock = std::chrono::steady_clock;
+  constexpr auto kRetryDelay = std::chrono::milliseconds(100);
   const auto interval = options_.group_commit_interval;
   const bool group = options_.durability == Durability::group_commit;
+  const bool none = options_.durability == Durability::none;
   std::vector<std::string> batch;
-  // Writer-local progress, published under mu_ after each round.
-  std::uint64_t written = 0, synced = 0, pending_items = 0;
-  Anchor written_head = durable_head_, synced_head = durable_head_, sealed_head = durable_head_;
   bool failing = false, fatal = false;
+  clock::time_point retry_at{};
 
   for (;;) {
     std::uint64_t gap = 0, want = 0;
@@ -403,17 +453,18 @@ FA_INLINE void AuditLogger::run() {
     {
       std::unique_lock<std::mutex> lk(mu_);
       auto has_work = [&] {
-        if (!queue_.empty() || dropped_pending_ > 0 || stop_) return true;
+        if (stop_) return true;
         if (fatal) return false;
         const auto now = clock::now();
-        if (failing) return now - last_sync_ >= std::chrono::milliseconds(100);
+        if (failing) return now >= retry_at;
+        if (!queue_.empty() || dropped_pending_ > 0) return true;
         if (flush_target_ > durable_) return !group || now >= last_sync_ + interval;
         return group && dirty_ && now >= last_sync_ + interval;
       };
       while (!has_work()) {
         if (failing && !fatal)
-          writer_cv_.wait_until(lk, last_sync_ + std::chrono::milliseconds(100));
-        else if (group && (dirty_ || flush_target_ > durable_))
+          writer_cv_.wait_until(lk, retry_at);
+        else if (!fatal && group && (dirty_ || flush_target_ > durable_))
           writer_cv_.wait_until(lk, last_sync_ + interval);
         else
           writer_cv_.wait(lk);
@@ -427,72 +478,60 @@ FA_INLINE void AuditLogger::run() {
     space_cv_.notify_all();
 
     Status err;
-    for (std::string& ev : batch) {
-      if (fatal) break;
-      if (!failing)
-        if (Status s = maybe_rotate(ev.size() + logger_impl::kRecordOverhead); !s && err.ok()) err = s;
-      seal(ev);
-      ++pending_items;
+    if (!fatal) {
+      for (std::string& ev : batch) {
+        // After a failure the records stay in memory, in order, until a retry writes them.
+        if (!failing && err.ok()) err = maybe_rotate(ev.size() + logger_impl::kRecordOverhead);
+        seal(ev, true);
+      }
+      if (gap > 0) seal(jcs::serialize({{"event_type", "log.gap"}, {"dropped", gap}, {"reason", "queue_full"}}), false);
     }
-    if (gap > 0 && !fatal)
-      seal(jcs::serialize({{"event_type", "log.gap"}, {"dropped", gap}, {"reason", "queue_full"}}));
-    if (!batch.empty() || gap > 0)
-      sealed_head = Anchor{log_id_, next_seq_ - 1, prev_, last_ts_text_};
     batch.clear();
 
-    if (!fatal && err.ok()) {
-      const bool had_buf = !buf_.empty();
-      err = write_buffer();
-      if (err.ok() && had_buf) {
-        written += pending_items;
-        pending_items = 0;
-        written_head = sealed_head;
-      }
-    }
+    if (!fatal && err.ok()) err = write_buffer();
     if (!fatal && err.ok() && dirty_) {
-      bool need_sync = false;
-      if (options_.durability == Durability::always) need_sync = want > synced || stopping;
-      if (group) need_sync = stopping || clock::now() >= last_sync_ + interval;
-      if (need_sync) {
-        err = sync_segment();
-        if (err.ok()) {
-          synced = written;
-          synced_head = written_head;
-        }
-      }
-    }
-    if (options_.durability == Durability::none) {
-      synced = written;
-      synced_head = written_head;
+      bool need_sync = stopping;
+      if (options_.durability == Durability::always) need_sync = need_sync || want > synced_items_;
+      if (group) need_sync = need_sync || clock::now() >= last_sync_ + interval;
+      if (need_sync) err = sync_segment();
     }
 
-    bool report_error = false, report_recovery = false;
+    // The callback hears of a failure (and of the recovery) before flush() or log() can report it, so a
+    // caller that gets the error from them also finds it in what its callback recorded.
+    Status published;
+    if (!err.ok()) {
+      const bool was_fatal = fatal;
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        if (fatal_) fatal = true;
+      }
+      published = fatal ? Status(Code::io_error, err.message() + " (fatal: reopen the log; the verifier shows what "
+                                                                 "is on disk)")
+                        : err;
+      if (!failing || fatal != was_fatal) report(published);
+    } else if (failing && !fatal) {
+      report(Status());
+    }
     {
       std::lock_guard<std::mutex> g(mu_);
       if (fatal_) fatal = true;
-      written_ = written;
-      durable_ = synced;
-      durable_head_ = synced_head;
+      written_ = written_items_;
+      durable_ = none ? written_items_ : synced_items_;
+      durable_head_ = none ? written_head_ : synced_head_;
       records_ = next_seq_;
       if (!err.ok()) {
         ++write_errors_;
-        report_error = error_.ok();
-        error_ = fatal ? Status(Code::io_error, err.message() + " (fatal: reopen the log; the verifier shows what "
-                                                               "is on disk)")
-                       : err;
+        error_ = std::move(published);
         fatal_ = fatal;
         failing = true;
-        last_sync_ = clock::now();  // retry timer
+        retry_at = clock::now() + kRetryDelay;
       } else if (failing && !fatal) {
         failing = false;
         error_ = Status();
-        report_recovery = true;
       }
     }
     flush_cv_.notify_all();
     space_cv_.notify_all();
-    if (report_error) report(error_);
-    if (report_recovery) report(Status());
 
     if (stopping) {
       std::lock_guard<std::mutex> g(mu_);
@@ -503,6 +542,7 @@ FA_INLINE void AuditLogger::run() {
 }
 
 FA_INLINE Status AuditLogger::close() {
+  std::lock_guard<std::mutex> serial(close_mu_);
   {
     std::lock_guard<std::mutex> g(mu_);
     if (closed_) return Status();
@@ -510,21 +550,23 @@ FA_INLINE Status AuditLogger::close() {
   }
   writer_cv_.notify_all();
   space_cv_.notify_all();
-  flush_cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  const bool started = writer_.joinable();  // false when open() failed
+  if (started) writer_.join();
   Status result;
-  Anchor head;
   {
     std::lock_guard<std::mutex> g(mu_);
     closed_ = true;
-    head = durable_head_;
     if (written_ < accepted_)
       result = Status(Code::io_error, fmt::format("{} accepted events could not be written: {}", accepted_ - written_,
                                                   error_.message()));
+    else if (fatal_)
+      result = error_;
   }
-  if (!options_.anchor_path.empty() && result.ok()) {
-    std::lock_guard<std::mutex> g(anchor_mu_);
-    result = head.save(options_.anchor_path);
+  flush_cv_.notify_all();
+  // The anchor names the last durable record, which stays true even after an error.
+  if (started && !options_.anchor_path.empty()) {
+    Status a = save_anchor();
+    if (result.ok()) result = std::move(a);
   }
   lock_ = detail::DirLock();
   return result;

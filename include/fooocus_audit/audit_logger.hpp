@@ -50,7 +50,8 @@ struct LoggerOptions {
   std::chrono::seconds max_segment_age{3600};
   std::size_t max_event_bytes = 1u << 20;  ///< canonical event size limit (at most 16 MiB - 1 KiB)
   mode_t file_mode = 0600;
-  /// Called from the writer thread when a write or sync fails (and again when it recovers, with ok).
+  /// Called from the writer thread when a write or sync fails (and again when it recovers, with ok),
+  /// before flush() and log() report that change. It must not call back into the logger.
   std::function<void(const Status&)> on_error;
   /// If set, the anchor of the last durable record is saved here after every successful flush() and at
   /// close(). Keep it outside the log directory, ideally on another host.
@@ -64,7 +65,7 @@ struct LoggerStats {
   std::uint64_t written = 0;       ///< accepted events written to the segment (write(2) returned)
   std::uint64_t durable = 0;       ///< accepted events covered by the durability policy
   std::uint64_t dropped = 0;       ///< events refused with Code::dropped (lossy policy only)
-  std::uint64_t records = 0;       ///< records in the log, system records included
+  std::uint64_t records = 0;       ///< records sealed so far, system records included
   std::uint64_t write_errors = 0;  ///< failed write/sync attempts
 };
 
@@ -73,25 +74,30 @@ struct RecoveryNote {
   std::string segment;
   std::uint64_t offset = 0;
   std::uint64_t bytes = 0;
+  std::string sha256;      ///< hex SHA-256 of the quarantined bytes
   std::string quarantine;  ///< relative to the log directory
   std::string reason;      ///< "torn_record" or "invalid_record"
 };
 
-/// Thread safety: log(), flush(), head() and stats() may be called from any thread concurrently.
-/// close() (and the destructor) must not race with other calls on the same object.
+/// Thread safety: log(), flush(), head(), stats() and close() may be called from any thread concurrently;
+/// calls made while or after close() runs return Code::closed (a flush() already waiting returns ok if
+/// close() made its events durable). The destructor must not race with any other call.
 class AuditLogger {
  public:
   /// Opens or creates the log in options.dir: takes the directory lock (Code::locked if another writer
-  /// holds it), recovers a torn tail (§6.3), writes log.opened and starts the writer thread.
+  /// holds it), recovers a torn tail (§6.3), writes log.opened (then log.recovered for each quarantined
+  /// tail), syncs them and starts the writer thread. Errors: invalid_argument (options), locked,
+  /// corruption (damage that is not a torn tail; nothing is modified), io_error, not_found.
   static Result<std::unique_ptr<AuditLogger>> open(LoggerOptions options);
 
   ~AuditLogger();
   AuditLogger(const AuditLogger&) = delete;
   AuditLogger& operator=(const AuditLogger&) = delete;
 
-  /// Queues an event (a JSON object with a valid, non-"log." event_type). Canonicalizes it on the
-  /// calling thread. Errors: invalid_argument (names the field), too_large, io_error (the writer is
-  /// failing; nothing was queued), dropped (lossy policy), closed.
+  /// Queues an event (a JSON object with a valid, non-"log." event_type, nested at most 63 levels so
+  /// that its record stays within the format's 64). Canonicalizes it on the calling thread. Errors:
+  /// invalid_argument (names the field), too_large, io_error (the writer is failing; nothing was
+  /// queued), dropped (lossy policy), closed.
   Status log(const nlohmann::json& event);
   /// Fast path for the library's own generation event: no JSON tree is built.
   Status log(const GenerationEvent& event);
@@ -100,8 +106,10 @@ class AuditLogger {
   /// reason it is not (the writer's current error).
   Status flush();
 
-  /// Drains the queue, writes and syncs everything, saves the anchor, stops the writer, releases the
-  /// lock. Returns the first error that left accepted events unwritten. Idempotent.
+  /// Drains the queue, writes and fdatasyncs everything (whatever the durability policy), saves the
+  /// anchor, stops the writer, releases the lock. Returns an io_error naming the number of accepted
+  /// events that could not be written, or the sync error that left their durability unknown.
+  /// Idempotent: later calls return ok.
   Status close();
 
   /// The anchor of the last durable record.
@@ -116,11 +124,13 @@ class AuditLogger {
   Status recover_and_open();
   Status enqueue(std::string&& canonical_event);
   void run();
-  void seal(std::string_view canonical_event);
+  void seal(std::string_view canonical_event, bool is_event);
+  Anchor sealed_head() const;
   Status write_buffer();
   Status sync_segment();
   Status maybe_rotate(std::size_t next_line_bytes);
   void report(const Status& s);
+  Status save_anchor();
   std::int64_t now_micros() const;
 
   LoggerOptions options_;
@@ -137,6 +147,8 @@ class AuditLogger {
   std::int64_t last_ts_ = 0;
   std::string last_ts_text_;
   std::uint64_t buf_items_ = 0;     // accepted events inside buf_
+  std::uint64_t written_items_ = 0, synced_items_ = 0;  // accepted events written / fdatasynced
+  Anchor written_head_, synced_head_;
   std::chrono::steady_clock::time_point last_sync_{};
   bool dirty_ = false;              // written but not synced
 
@@ -151,7 +163,10 @@ class AuditLogger {
   bool fatal_ = false;  // ... or a sync error (not retried: durability unknown)
   bool stop_ = false, closed_ = false;
   std::thread writer_;
-  std::mutex anchor_mu_;
+  std::mutex close_mu_;   // serializes close()
+  std::mutex anchor_mu_;  // serializes anchor saves; taken before mu_
+  bool anchor_saved_ = false;
+  std::uint64_t anchor_saved_seq_ = 0;
 };
 
 }  // namespace fooocus_audit

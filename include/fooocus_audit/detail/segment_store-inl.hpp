@@ -178,12 +178,18 @@ FA_INLINE Result<SegmentFile> SegmentFile::open(const std::string& dir, std::uin
   }
   if (fd < 0) return errno_status(fmt::format("open {}", path), errno);
   f.fd_ = fd;
+  // A segment this call created but could not make durable is removed again: an empty segment that is
+  // not the newest would break the log (§5.1).
+  auto fail = [&](Status s) -> Result<SegmentFile> {
+    if (created) ::unlink(path.c_str());
+    return s;
+  };
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return errno_status(fmt::format("stat {}", path), errno);
+  if (::fstat(fd, &st) != 0) return fail(errno_status(fmt::format("stat {}", path), errno));
   f.size_ = static_cast<std::uint64_t>(st.st_size);
   if (created) {
-    if (::fsync(fd) != 0) return errno_status(fmt::format("fsync {}", path), errno);
-    if (Status s = fsync_dir(dir); !s) return s;
+    if (::fsync(fd) != 0) return fail(errno_status(fmt::format("fsync {}", path), errno));
+    if (Status s = fsync_dir(dir); !s) return fail(std::move(s));
   }
   return f;
 }
@@ -210,6 +216,7 @@ FA_INLINE Result<std::string> quarantine_tail(const std::string& dir, const Segm
                                               std::uint64_t offset, std::string_view tail_bytes, mode_t mode) {
   const std::string qdir = dir + "/quarantine";
   if (Status s = ensure_dir(qdir); !s) return s;
+  if (Status s = fsync_dir(dir); !s) return s;  // the quarantine directory itself must survive a crash
   std::string rel, path;
   int fd = -1;
   for (int attempt = 0; fd < 0; ++attempt) {
