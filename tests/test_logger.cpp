@@ -655,6 +655,50 @@ TEST_CASE("logger: drop_and_record_gap returns dropped and seals log.gap with th
   require_intact(dir);
 }
 
+// A writer that quarantined a torn tail but stopped before its log.recovered record was durable leaves
+// "<name>.torn.pending": the next open must announce those bytes (interrupted: true), never lose them.
+TEST_CASE("logger: a quarantine interrupted before log.recovered is announced by the next open") {
+  fa_test::TempDir tmp;
+  const std::string dir = tmp / "log";
+  {
+    auto lg = must_open(fa_test::options_for(dir));
+    for (int i = 0; i < 5; ++i) REQUIRE(lg->log(test_event(i)).ok());
+    REQUIRE(lg->close().ok());
+  }
+  const auto seg = fa_test::segments(dir).back();
+  const std::string original = fa_test::read_bytes(seg.path);
+  const std::string tail = "{\"event\":{\"event_type\":\"torn";
+  fa_test::append_bytes(seg.path, tail);
+  // Exactly the first step of recovery, then the "crash".
+  auto q = fooocus_audit::detail::quarantine_tail(dir, seg, original.size(), tail, 0600);
+  REQUIRE(q.ok());
+  CHECK(fa_test::file_exists(dir + "/" + q.value() + ".pending"));
+  CHECK_FALSE(fa_test::file_exists(dir + "/" + q.value()));
+  CHECK(fa_test::read_bytes(seg.path) == original);
+
+  auto lg = must_open(fa_test::options_for(dir));
+  REQUIRE(lg->recovered().size() == 1);
+  const auto& note = lg->recovered().front();
+  CHECK(note.interrupted);
+  CHECK(note.segment == seg.name);
+  CHECK(note.offset == original.size());
+  CHECK(note.bytes == tail.size());
+  CHECK(note.quarantine == q.value());
+  CHECK(note.sha256 == fooocus_audit::detail::to_hex(fooocus_audit::detail::sha256(tail)));
+  REQUIRE(lg->close().ok());
+  CHECK(fa_test::read_bytes(dir + "/" + q.value()) == tail);
+  CHECK_FALSE(fa_test::file_exists(dir + "/" + q.value() + ".pending"));
+
+  const auto notes = fa_test::system_records(fa_test::read_records(dir), "log.recovered");
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].value["event"]["interrupted"] == true);
+  CHECK(notes[0].value["event"]["quarantine"] == q.value());
+  require_intact(dir);
+  auto again = must_open(fa_test::options_for(dir));
+  CHECK(again->recovered().empty());
+  REQUIRE(again->close().ok());
+}
+
 TEST_CASE("logger: a torn tail is quarantined, recorded and cut off on reopen") {
   fa_test::TempDir tmp;
   const std::string dir = tmp / "log";

@@ -124,6 +124,13 @@ FA_INLINE Status AuditLogger::recover_and_open() {
   if (!lock) return lock.status();
   lock_ = std::move(lock.value());
 
+  // Quarantine files still ".pending" were moved aside by an open that stopped before announcing them.
+  Result<std::vector<detail::PendingQuarantine>> pending = detail::list_pending_quarantine(dir);
+  if (!pending) return pending.status();
+  for (detail::PendingQuarantine& q : pending.value())
+    recovered_.push_back({std::move(q.segment), q.offset, q.bytes, std::move(q.sha256), std::move(q.quarantine),
+                          "torn_record", true});
+
   Result<std::vector<detail::SegmentInfo>> segs = detail::list_segments(dir);
   if (!segs) return segs.status();
   std::string log_id;
@@ -240,11 +247,13 @@ FA_INLINE Status AuditLogger::recover_and_open() {
                        {"durability", logger_impl::durability_name(options_.durability)},
                        {"group_commit_ms", static_cast<std::int64_t>(options_.group_commit_interval.count())}}),
        false);
-  for (const RecoveryNote& n : recovered_)
-    seal(jcs::serialize({{"event_type", "log.recovered"}, {"segment", n.segment}, {"offset", n.offset},
-                         {"bytes", n.bytes}, {"sha256", n.sha256}, {"quarantine", n.quarantine},
-                         {"reason", n.reason}}),
-         false);
+  for (const RecoveryNote& n : recovered_) {
+    nlohmann::json note = {{"event_type", "log.recovered"}, {"segment", n.segment}, {"offset", n.offset},
+                           {"bytes", n.bytes}, {"sha256", n.sha256}, {"quarantine", n.quarantine},
+                           {"reason", n.reason}};
+    if (n.interrupted) note["interrupted"] = true;
+    seal(jcs::serialize(note), false);
+  }
 
   Result<detail::SegmentFile> seg = detail::SegmentFile::open(dir, open_seq, options_.file_mode);
   if (!seg) return seg.status();
@@ -258,6 +267,10 @@ FA_INLINE Status AuditLogger::recover_and_open() {
   segment_opened_ = std::chrono::steady_clock::now();
   if (Status s = write_buffer(); !s) return s;
   if (Status s = sync_segment(); !s) return s;
+  // The log.recovered records are durable: only now do the quarantine files lose ".pending".
+  std::vector<std::string> quarantined;
+  for (const RecoveryNote& n : recovered_) quarantined.push_back(n.quarantine);
+  if (Status s = detail::finish_quarantine(dir, quarantined); !s) return s;
   records_ = next_seq_;
   durable_head_ = synced_head_;
   return {};

@@ -77,6 +77,8 @@ struct RecoveryNote {
   std::string sha256;      ///< hex SHA-256 of the quarantined bytes
   std::string quarantine;  ///< relative to the log directory
   std::string reason;      ///< "torn_record" or "invalid_record"
+  /// The bytes were quarantined by an earlier open that stopped before its log.recovered was durable.
+  bool interrupted = false;
 };
 
 /// Thread safety: log(), flush(), head(), stats() and close() may be called from any thread concurrently;

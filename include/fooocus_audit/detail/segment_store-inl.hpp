@@ -15,7 +15,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+
+#include "fooocus_audit/detail/crypto.hpp"
 
 namespace fooocus_audit {
 namespace detail {
@@ -212,6 +215,51 @@ FA_INLINE Status SegmentFile::truncate(std::uint64_t size) {
   return {};
 }
 
+FA_INLINE Result<std::vector<PendingQuarantine>> list_pending_quarantine(const std::string& dir) {
+  std::vector<PendingQuarantine> out;
+  const std::string qdir = dir + "/quarantine";
+  DIR* d = ::opendir(qdir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return out;
+    return errno_status(fmt::format("open {}", qdir), errno);
+  }
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    constexpr std::string_view kTorn = ".torn";
+    if (name.size() > kTorn.size() + kPendingSuffix.size() &&
+        name.substr(name.size() - kPendingSuffix.size()) == kPendingSuffix)
+      names.emplace_back(name);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    PendingQuarantine q;
+    q.quarantine = "quarantine/" + name.substr(0, name.size() - kPendingSuffix.size());
+    // <segment name>.<offset>[.<n>].torn
+    const std::size_t seg_end = name.find(".jsonl.");
+    if (seg_end != std::string::npos) {
+      q.segment = name.substr(0, seg_end + 6);
+      q.offset = std::strtoull(name.c_str() + seg_end + 7, nullptr, 10);
+    }
+    Result<std::string> bytes = read_file(qdir + "/" + name);
+    if (!bytes) return bytes.status();
+    q.bytes = bytes->size();
+    q.sha256 = to_hex(sha256(bytes.value()));
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+FA_INLINE Status finish_quarantine(const std::string& dir, const std::vector<std::string>& quarantined) {
+  if (quarantined.empty()) return {};
+  for (const std::string& rel : quarantined) {
+    const std::string from = dir + "/" + rel + std::string(kPendingSuffix), to = dir + "/" + rel;
+    if (::rename(from.c_str(), to.c_str()) != 0) return errno_status(fmt::format("rename {}", from), errno);
+  }
+  return fsync_dir(dir + "/quarantine");
+}
+
 FA_INLINE Result<std::string> quarantine_tail(const std::string& dir, const SegmentInfo& seg,
                                               std::uint64_t offset, std::string_view tail_bytes, mode_t mode) {
   const std::string qdir = dir + "/quarantine";
@@ -221,7 +269,9 @@ FA_INLINE Result<std::string> quarantine_tail(const std::string& dir, const Segm
   int fd = -1;
   for (int attempt = 0; fd < 0; ++attempt) {
     rel = fmt::format("quarantine/{}.{}{}.torn", seg.name, offset, attempt ? fmt::format(".{}", attempt) : "");
-    path = dir + "/" + rel;
+    path = dir + "/" + rel + std::string(kPendingSuffix);
+    struct stat st {};
+    if (::stat((dir + "/" + rel).c_str(), &st) == 0) continue;  // the final name is taken too
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0 && (errno != EEXIST || attempt > 1000)) return errno_status(fmt::format("create {}", path), errno);
   }

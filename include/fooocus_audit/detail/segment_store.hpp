@@ -88,8 +88,24 @@ class SegmentFile {
   std::string name_;
 };
 
-/// Moves bytes [offset, end) of a segment into <dir>/quarantine/<name>.<offset>.torn (fsynced), then
-/// truncates the segment to `offset` and fsyncs it. Returns the quarantine path relative to dir.
+/// Suffix of a quarantine file whose log.recovered record is not yet durable (docs/log-format.md §6.3).
+inline constexpr std::string_view kPendingSuffix = ".pending";
+
+/// Moves bytes [offset, end) of a segment into <dir>/quarantine/<name>.<offset>.torn.pending (fsynced), then
+/// truncates the segment to `offset` and fsyncs it. Returns the final quarantine path relative to dir
+/// (without ".pending"); finish_quarantine() renames it once the log.recovered record is durable.
+/// A quarantine file left ".pending" by a writer that stopped before its log.recovered record was durable.
+struct PendingQuarantine {
+  std::string segment;     ///< segment it was cut from (from the file name)
+  std::uint64_t offset = 0;
+  std::uint64_t bytes = 0;
+  std::string sha256;      ///< hex
+  std::string quarantine;  ///< final path relative to the log directory (without ".pending")
+};
+Result<std::vector<PendingQuarantine>> list_pending_quarantine(const std::string& dir);
+/// Renames each "<rel>.pending" to "<rel>" and fsyncs quarantine/.
+Status finish_quarantine(const std::string& dir, const std::vector<std::string>& quarantined);
+
 Result<std::string> quarantine_tail(const std::string& dir, const SegmentInfo& seg, std::uint64_t offset,
                                     std::string_view tail_bytes, mode_t mode);
 
