@@ -30,7 +30,7 @@ struct Run {
 Run run_cli(const std::vector<std::string>& args, const std::string& input = "") {
   TempDir io;
   const std::string in_path = io / "stdin", out_path = io / "stdout", err_path = io / "stderr";
-  write_file(in_path, input);
+  write_bytes(in_path, input);
   std::vector<std::string> argv_s{FA_CLI_PATH};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -58,8 +58,8 @@ Run run_cli(const std::vector<std::string>& args, const std::string& input = "")
   while (::waitpid(pid, &wstatus, 0) < 0) REQUIRE(errno == EINTR);
   Run r;
   r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-  r.out = read_file(out_path);
-  r.err = read_file(err_path);
+  r.out = read_bytes(out_path);
+  r.err = read_bytes(err_path);
   return r;
 }
 
@@ -233,7 +233,7 @@ TEST_CASE("cli: usage and I/O errors exit 2", "[cli]") {
     CHECK_FALSE(r.err.empty());
   }
   SECTION("a bad anchor file") {
-    write_file(tmp / "bad-anchor.json", "{\"v\":1}");
+    write_bytes(tmp / "bad-anchor.json", "{\"v\":1}");
     CHECK(run_cli({"verify", "--anchor", tmp / "bad-anchor.json", tmp / "log"}).status == 2);
   }
 }

@@ -237,7 +237,7 @@ TEST_CASE("record: the chain hash known answer of a complete example record", "[
 }
 
 TEST_CASE("record: the spec's test vectors match docs/log-format.md", "[record]") {
-  const std::string doc = fa_test::read_file(std::string(FA_SOURCE_DIR) + "/docs/log-format.md");
+  const std::string doc = fa_test::read_bytes(std::string(FA_SOURCE_DIR) + "/docs/log-format.md");
   CHECK(doc.find(kGenesisZeroHex) != std::string::npos);
   CHECK(doc.find(kExampleRecord) != std::string::npos);
   CHECK(doc.find(kExampleChainHex) != std::string::npos);
@@ -523,4 +523,18 @@ TEST_CASE("record: non_canonical only for text that is JSON, bad_json otherwise"
   CHECK(record::parse(R"({"b":0,"a":0}}}})", &v).error == ParseError::bad_json);
   CHECK(record::parse(R"({"b":0,"a":0})", &v).error == ParseError::non_canonical);
   CHECK(record::parse(R"({"a":1.0})", &v).error == ParseError::non_canonical);
+}
+
+TEST_CASE("record: hash_file gives sha256:<hex> of a file's bytes, in chunks", "[record]") {
+  fa_test::TempDir tmp;
+  const std::string small = tmp / "abc.png", big = tmp / "big.png";
+  fa_test::write_bytes(small, "abc");
+  CHECK(fa::hash_file(small).value() == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  std::string bytes(3u << 20, '\0');  // spans several read chunks
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 131 % 251);
+  fa_test::write_bytes(big, bytes);
+  CHECK(fa::hash_file(big).value() == "sha256:" + fa::detail::to_hex(fa::detail::sha256(bytes)));
+  const auto missing = fa::hash_file(tmp / "missing.png");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == fa::Code::not_found);
 }

@@ -169,8 +169,8 @@ TEST_CASE("verifier: findings carry segment names and the byte offsets of their 
   img.save(dir);
 
   // Offsets found by searching the files themselves, independently of LogImage.
-  const std::string seg1 = read_file(dir + "/" + img.segs[1].name);
-  const std::string seg3 = read_file(dir + "/" + img.segs[3].name);
+  const std::string seg1 = read_bytes(dir + "/" + img.segs[1].name);
+  const std::string seg3 = read_bytes(dir + "/" + img.segs[3].name);
   const auto off1 = seg1.find("{\"not\":\"a record\"}\n");
   const auto off3 = seg3.find(img.segs[3].lines[5] + "\n");
   REQUIRE(off1 != std::string::npos);
@@ -326,7 +326,7 @@ TEST_CASE("verifier: a line longer than 16 MiB is record_too_large and the next 
   SECTION("a file read by verify_path") {
     TempDir tmp;
     const std::string path = tmp / "segment-00000000000000000000.jsonl";
-    write_file(path, bytes);
+    write_bytes(path, bytes);
     require_exactly(verify_path(path), {{Reason::record_too_large, k, "segment-00000000000000000000.jsonl",
                                          prefix.size(), 1, true}});
   }
@@ -439,13 +439,13 @@ TEST_CASE("verifier: an empty directory is an intact empty log, and truncated_ta
   CHECK(a.anchor_checked);
 
   SECTION("files that are not segments are ignored") {
-    write_file(tmp / "LOCK", "");
-    write_file(tmp / "segment-1.jsonl", "garbage\n");
-    write_file(tmp / "notes.txt", "garbage\n");
+    write_bytes(tmp / "LOCK", "");
+    write_bytes(tmp / "segment-1.jsonl", "garbage\n");
+    write_bytes(tmp / "notes.txt", "garbage\n");
     require_intact(verify_path(tmp.path()));
   }
   SECTION("only an empty newest segment (a writer stopped before writing)") {
-    write_file(tmp / "segment-00000000000000000000.jsonl", "");
+    write_bytes(tmp / "segment-00000000000000000000.jsonl", "");
     const fa::VerifySummary e = verify_path(tmp.path());
     require_intact(e);
     CHECK(e.segments == 1);

@@ -501,17 +501,7 @@ FA_INLINE VerifySummary ChainVerifier::finish() { return impl_->finish(); }
 
 namespace verifier_impl {
 inline Status feed_fd(ChainVerifier& v, int fd, const std::string& what) {
-  constexpr std::size_t kChunk = 4u << 20;
-  std::unique_ptr<char[]> buf(new char[kChunk]);
-  for (;;) {
-    const ssize_t n = ::read(fd, buf.get(), kChunk);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return detail::errno_status(fmt::format("read {}", what), errno);
-    }
-    if (n == 0) return {};
-    v.feed(std::string_view(buf.get(), static_cast<std::size_t>(n)));
-  }
+  return detail::read_chunks(fd, 4u << 20, [&v](std::string_view chunk) { v.feed(chunk); }, what);
 }
 }  // namespace verifier_impl
 

@@ -30,64 +30,11 @@
 #include <vector>
 
 #include "fooocus_audit/fooocus_audit.hpp"
+#include "files.hpp"
 
 namespace fa_test {
 
 namespace fa = fooocus_audit;
-
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it when the object dies.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/fa_test.XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + tmpl);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    ::nftw(
-        path_.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
-        FTW_DEPTH | FTW_PHYS);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const noexcept { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-inline void write_file(const std::string& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-inline bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-/// Overwrites bytes in place at `offset`, like an attacker with a hex editor.
-inline void patch_file(const std::string& path, std::uint64_t offset, std::string_view bytes) {
-  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
-  if (!f) throw std::runtime_error("cannot open " + path);
-  f.seekp(static_cast<std::streamoff>(offset));
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!f) throw std::runtime_error("cannot patch " + path);
-}
-
-inline void truncate_file(const std::string& path, std::uint64_t size) {
-  if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) throw std::runtime_error("truncate " + path);
-}
 
 /// Test clock: starts at 2026-03-25T14:30:00Z and advances `step` microseconds per call, so every record of
 /// a test log has a distinct, predictable `ts`.
@@ -189,7 +136,7 @@ struct LogImage {
     for (const auto& s : list.value()) {
       Segment seg;
       seg.name = s.name;
-      const std::string bytes = read_file(s.path);
+      const std::string bytes = read_bytes(s.path);
       std::size_t at = 0;
       for (;;) {
         const auto nl = bytes.find('\n', at);
@@ -208,7 +155,7 @@ struct LogImage {
     auto list = fa::detail::list_segments(dir);
     if (!list) throw std::runtime_error(list.status().to_string());
     for (const auto& s : list.value()) ::unlink(s.path.c_str());
-    for (const Segment& s : segs) write_file(dir + "/" + s.name, bytes(s));
+    for (const Segment& s : segs) write_bytes(dir + "/" + s.name, bytes(s));
   }
 
   static std::string bytes(const Segment& s) {

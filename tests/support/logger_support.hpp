@@ -22,6 +22,7 @@
 #include "fooocus_audit/audit_logger.hpp"
 #include "fooocus_audit/chain_verifier.hpp"
 #include "fooocus_audit/detail/segment_store.hpp"
+#include "files.hpp"
 
 namespace fa_test {
 
@@ -37,61 +38,6 @@ inline constexpr bool kUnderTsan = false;
 #else
 inline constexpr bool kUnderTsan = false;
 #endif
-
-/// A directory made by mkdtemp under $TMPDIR (or /tmp), removed with its contents on destruction.
-class TempDir {
- public:
-  explicit TempDir(const char* prefix = "fa-test") {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + prefix + "-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const noexcept { return path_; }
-  /// path()/name
-  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
-
-/// Whole file as bytes; throws when it cannot be read.
-inline std::string read_bytes(const std::string& path) {
-  fooocus_audit::Result<std::string> r = fooocus_audit::detail::read_file(path);
-  if (!r) throw std::runtime_error(r.status().to_string());
-  return r.value();
-}
-
-/// Appends raw bytes to a file (as a crash or an attacker would), no fsync.
-inline void append_bytes(const std::string& path, std::string_view bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("open " + path);
-  const fooocus_audit::Status s = fooocus_audit::detail::write_all(fd, bytes.data(), bytes.size(), path);
-  ::close(fd);
-  if (!s) throw std::runtime_error(s.to_string());
-}
-
-/// Replaces a file's contents.
-inline void write_bytes(const std::string& path, std::string_view bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("open " + path);
-  const fooocus_audit::Status s = fooocus_audit::detail::write_all(fd, bytes.data(), bytes.size(), path);
-  ::close(fd);
-  if (!s) throw std::runtime_error(s.to_string());
-}
-
-inline bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 /// Segments of a log directory, in order (throws on error).
 inline std::vector<fooocus_audit::detail::SegmentInfo> segments(const std::string& dir) {

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "fooocus_audit/detail/crypto.hpp"
 
@@ -58,6 +59,20 @@ FA_INLINE Result<std::vector<SegmentInfo>> list_segments(const std::string& dir)
   std::sort(out.begin(), out.end(),
             [](const SegmentInfo& a, const SegmentInfo& b) { return a.first_seq < b.first_seq; });
   return out;
+}
+
+FA_INLINE Status read_chunks(int fd, std::size_t chunk, const std::function<void(std::string_view)>& sink,
+                            std::string_view what) {
+  std::unique_ptr<char[]> buf(new char[chunk]);
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.get(), chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_status(fmt::format("read {}", what), errno);
+    }
+    if (n == 0) return {};
+    sink(std::string_view(buf.get(), static_cast<std::size_t>(n)));
+  }
 }
 
 FA_INLINE Result<std::string> read_file(const std::string& path) {

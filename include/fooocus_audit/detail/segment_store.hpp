@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,10 @@ Result<std::vector<SegmentInfo>> list_segments(const std::string& dir);
 
 /// Status from errno with context: "write segment-...: No space left on device".
 Status errno_status(std::string_view what, int err);
+
+/// Reads fd to its end in chunks of `chunk` bytes, handing each to `sink` (flat memory; EINTR retried).
+Status read_chunks(int fd, std::size_t chunk, const std::function<void(std::string_view)>& sink,
+                   std::string_view what);
 
 /// Reads a whole file (for recovery of one segment; bounded by the segment size limit).
 Result<std::string> read_file(const std::string& path);
