@@ -538,3 +538,28 @@ TEST_CASE("record: hash_file gives sha256:<hex> of a file's bytes, in chunks", "
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == fa::Code::not_found);
 }
+
+// The writer hashes a record's head on the caller's thread and its tail on the writer (record.hpp): the two
+// halves must be exactly append_record, and a hash resumed after the head must equal the chain hash.
+TEST_CASE("record: head + tail is append_record, and a hash resumed after the head is the chain hash", "[record]") {
+  const std::string event = "{\"event_type\":\"generation.completed\",\"prompt\":\"caf\xc3\xa9 \xe2\x98\x83\"}";
+  fa::Hash prev{};
+  prev[0] = 0xab;
+  std::string whole;
+  record::append_record(whole, event, kZeroLogId, prev, 42, "2026-03-25T14:30:45.123456Z");
+  std::string split(record::kRecordHeadOpen);
+  split += event;
+  record::append_record_head_close(split, kZeroLogId);
+  const std::size_t head = split.size();
+  record::append_record_tail(split, prev, 42, "2026-03-25T14:30:45.123456Z");
+  CHECK(split == whole);
+  fa::detail::Sha256 h;
+  const std::uint8_t leaf = 0;
+  h.update(&leaf, 1);
+  h.update(std::string_view(split).substr(0, head));
+  fa::detail::Sha256 moved = std::move(h);  // the running digest travels through the queue
+  moved.update(std::string_view(split).substr(head));
+  CHECK(moved.final() == record::chain_hash(whole));
+  record::View v;
+  CHECK(record::parse(whole, &v));
+}

@@ -24,6 +24,8 @@ namespace logger_impl {
 
 // Bytes a record adds around its event: {"event":...,"log_id":"<32>","prev":"<64>","seq":<16>,"ts":"<27>","v":1}\n
 constexpr std::size_t kRecordOverhead = 200;
+// The writer passes sealed lines to write(2) in chunks of about this size.
+constexpr std::size_t kWriteChunk = 1u << 20;
 
 inline std::int64_t realtime_micros() noexcept {
   timespec ts{};
@@ -240,19 +242,18 @@ FA_INLINE Status AuditLogger::recover_and_open() {
   // System records first, written and synced before any event is accepted: log.opened precedes every
   // other record of this session (§4), then what recovery moved aside.
   const std::uint64_t first_new_seq = next_seq_;
-  seal(jcs::serialize({{"event_type", "log.opened"},
+  seal_system({{"event_type", "log.opened"},
                        {"reason", created ? "created" : "resumed"},
                        {"library", "fooocus_audit " FOOOCUS_AUDIT_VERSION_STRING},
                        {"pid", static_cast<std::int64_t>(::getpid())},
                        {"durability", logger_impl::durability_name(options_.durability)},
-                       {"group_commit_ms", static_cast<std::int64_t>(options_.group_commit_interval.count())}}),
-       false);
+               {"group_commit_ms", static_cast<std::int64_t>(options_.group_commit_interval.count())}});
   for (const RecoveryNote& n : recovered_) {
     nlohmann::json note = {{"event_type", "log.recovered"}, {"segment", n.segment}, {"offset", n.offset},
                            {"bytes", n.bytes}, {"sha256", n.sha256}, {"quarantine", n.quarantine},
                            {"reason", n.reason}};
     if (n.interrupted) note["interrupted"] = true;
-    seal(jcs::serialize(note), false);
+    seal_system(note);
   }
 
   Result<detail::SegmentFile> seg = detail::SegmentFile::open(dir, open_seq, options_.file_mode);
@@ -276,19 +277,37 @@ FA_INLINE Status AuditLogger::recover_and_open() {
   return {};
 }
 
-FA_INLINE void AuditLogger::seal(std::string_view canonical_event, bool is_event) {
+FA_INLINE AuditLogger::Sealable AuditLogger::make_sealable(std::string&& head_with_event) const {
+  record::append_record_head_close(head_with_event, log_id_);
+  Sealable r{std::move(head_with_event), detail::Sha256()};
+  const std::uint8_t leaf = 0x00;  // RFC 6962 leaf prefix: the chain hash is the record's leaf hash (§3)
+  r.hash.update(&leaf, 1);
+  r.hash.update(r.head);
+  return r;
+}
+
+FA_INLINE void AuditLogger::seal(Sealable& r, bool is_event) {
   std::int64_t now = now_micros();
   if (now < last_ts_) now = last_ts_;  // time never goes backwards in the log (§6.1)
   if (now != last_ts_ || last_ts_text_.empty()) {
     last_ts_text_ = record::format_timestamp(now);
     last_ts_ = now;
   }
-  const std::size_t start = buf_.size();
-  record::append_record(buf_, canonical_event, log_id_, prev_, next_seq_, last_ts_text_);
-  prev_ = record::chain_hash(std::string_view(buf_).substr(start));
+  buf_.append(r.head);
+  const std::size_t tail = buf_.size();
+  record::append_record_tail(buf_, prev_, next_seq_, last_ts_text_);
+  r.hash.update(buf_.data() + tail, buf_.size() - tail);
+  prev_ = r.hash.final();  // == record::chain_hash(head + tail): the bytes hashed are the bytes written
   buf_.push_back('\n');
   ++next_seq_;
   if (is_event) ++buf_items_;
+}
+
+FA_INLINE void AuditLogger::seal_system(const nlohmann::json& event) {
+  std::string head(record::kRecordHeadOpen);
+  jcs::append(head, event);
+  Sealable r = make_sealable(std::move(head));
+  seal(r, false);
 }
 
 FA_INLINE Anchor AuditLogger::sealed_head() const { return Anchor{log_id_, next_seq_ - 1, prev_, last_ts_text_}; }
@@ -301,7 +320,7 @@ FA_INLINE Status AuditLogger::log(const nlohmann::json& event) {
   if (!record::valid_event_type(type))
     return {Code::invalid_argument, "event_type: must be 1-128 characters of [a-z0-9_.-] starting with a letter"};
   if (type.rfind("log.", 0) == 0) return {Code::invalid_argument, "event_type: the log. prefix is reserved"};
-  std::string bytes;
+  std::string bytes(record::kRecordHeadOpen);
   try {
     jcs::append(bytes, event);
   } catch (const jcs::Error& e) {
@@ -310,7 +329,8 @@ FA_INLINE Status AuditLogger::log(const nlohmann::json& event) {
   if (logger_impl::nests_deeper_than(event, logger_impl::kMaxEventDepth))
     return {Code::invalid_argument, fmt::format("event nests deeper than {} levels (its record adds one more)",
                                                 logger_impl::kMaxEventDepth)};
-  return enqueue(std::move(bytes));
+  const std::size_t event_bytes = bytes.size() - record::kRecordHeadOpen.size();
+  return enqueue(std::move(bytes), event_bytes);
 }
 
 FA_INLINE Status AuditLogger::log(const GenerationEvent& event) {
@@ -318,18 +338,23 @@ FA_INLINE Status AuditLogger::log(const GenerationEvent& event) {
     return {Code::invalid_argument, "event_type: must be 1-128 characters of [a-z0-9_.-], not log.*"};
   std::string bytes;
   bytes.reserve(1536);
+  bytes.append(record::kRecordHeadOpen);
   try {
     event.append_canonical(bytes);
   } catch (const jcs::Error& e) {
     return {Code::invalid_argument, e.what()};
   }
-  return enqueue(std::move(bytes));
+  const std::size_t event_bytes = bytes.size() - record::kRecordHeadOpen.size();
+  return enqueue(std::move(bytes), event_bytes);
 }
 
-FA_INLINE Status AuditLogger::enqueue(std::string&& canonical_event) {
-  if (canonical_event.size() > options_.max_event_bytes)
-    return {Code::too_large, fmt::format("event of {} bytes exceeds max_event_bytes ({})", canonical_event.size(),
+FA_INLINE Status AuditLogger::enqueue(std::string&& head_with_event, std::size_t event_bytes) {
+  if (event_bytes > options_.max_event_bytes)
+    return {Code::too_large, fmt::format("event of {} bytes exceeds max_event_bytes ({})", event_bytes,
                                          options_.max_event_bytes)};
+  // Most of the chain hash is computed here, on the caller's thread, outside the lock (§3: only the tail
+  // of a record depends on the record before it).
+  Sealable record = make_sealable(std::move(head_with_event));
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     if (stop_ || closed_) return {Code::closed, "logger is closed"};
@@ -344,7 +369,7 @@ FA_INLINE Status AuditLogger::enqueue(std::string&& canonical_event) {
     }
     space_cv_.wait(lk);
   }
-  queue_.push_back(std::move(canonical_event));
+  queue_.push_back(std::move(record));
   ++accepted_;
   if (queue_.size() == 1) writer_cv_.notify_one();
   return {};
@@ -456,7 +481,7 @@ FA_INLINE void AuditLogger::run() {
   const auto interval = options_.group_commit_interval;
   const bool group = options_.durability == Durability::group_commit;
   const bool none = options_.durability == Durability::none;
-  std::vector<std::string> batch;
+  std::vector<Sealable> batch;
   bool failing = false, fatal = false;
   clock::time_point retry_at{};
 
@@ -492,12 +517,14 @@ FA_INLINE void AuditLogger::run() {
 
     Status err;
     if (!fatal) {
-      for (std::string& ev : batch) {
+      for (Sealable& r : batch) {
         // After a failure the records stay in memory, in order, until a retry writes them.
-        if (!failing && err.ok()) err = maybe_rotate(ev.size() + logger_impl::kRecordOverhead);
-        seal(ev, true);
+        if (!failing && err.ok()) err = maybe_rotate(r.head.size() + logger_impl::kRecordOverhead);
+        seal(r, true);
+        // Hand the kernel 1 MiB at a time, while the bytes are still in cache.
+        if (buf_.size() >= logger_impl::kWriteChunk && !failing && err.ok()) err = write_buffer();
       }
-      if (gap > 0) seal(jcs::serialize({{"event_type", "log.gap"}, {"dropped", gap}, {"reason", "queue_full"}}), false);
+      if (gap > 0) seal_system({{"event_type", "log.gap"}, {"dropped", gap}, {"reason", "queue_full"}});
     }
     batch.clear();
 

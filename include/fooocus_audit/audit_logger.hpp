@@ -22,6 +22,7 @@
 
 #include "fooocus_audit/anchor.hpp"
 #include "fooocus_audit/common.hpp"
+#include "fooocus_audit/detail/crypto.hpp"
 #include "fooocus_audit/detail/segment_store.hpp"
 #include "fooocus_audit/generation_event.hpp"
 
@@ -124,9 +125,17 @@ class AuditLogger {
  private:
   explicit AuditLogger(LoggerOptions options);
   Status recover_and_open();
-  Status enqueue(std::string&& canonical_event);
+  /// A record head (record::kRecordHeadOpen + event + head close) with SHA-256 already run over 0x00 || head
+  /// on the caller's thread; the writer appends the tail and finishes the chain hash.
+  struct Sealable {
+    std::string head;
+    detail::Sha256 hash;
+  };
+  Sealable make_sealable(std::string&& head_with_event) const;
+  Status enqueue(std::string&& head_with_event, std::size_t event_bytes);
   void run();
-  void seal(std::string_view canonical_event, bool is_event);
+  void seal(Sealable& record, bool is_event);
+  void seal_system(const nlohmann::json& event);
   Anchor sealed_head() const;
   Status write_buffer();
   Status sync_segment();
@@ -157,7 +166,7 @@ class AuditLogger {
   // Shared state, guarded by mu_.
   mutable std::mutex mu_;
   std::condition_variable writer_cv_, space_cv_, flush_cv_;
-  std::vector<std::string> queue_;
+  std::vector<Sealable> queue_;
   std::uint64_t accepted_ = 0, written_ = 0, durable_ = 0, dropped_ = 0, dropped_pending_ = 0;
   std::uint64_t flush_target_ = 0, records_ = 0, write_errors_ = 0;
   Anchor durable_head_;

@@ -241,13 +241,13 @@ FA_INLINE bool parse_timestamp(std::string_view s, std::int64_t* micros) noexcep
   return true;
 }
 
-FA_INLINE void append_record(std::string& out, std::string_view event_canonical, std::string_view log_id,
-                             const Hash& prev, std::uint64_t seq, std::string_view ts) {
-  out.append(R"({"event":)");
-  out.append(event_canonical);
+FA_INLINE void append_record_head_close(std::string& out, std::string_view log_id) {
   out.append(R"(,"log_id":")");
   out.append(log_id);
   out.append(R"(","prev":")");
+}
+
+FA_INLINE void append_record_tail(std::string& out, const Hash& prev, std::uint64_t seq, std::string_view ts) {
   detail::append_hex(out, prev.data(), prev.size());
   out.append(R"(","seq":)");
   char buf[24];
@@ -256,6 +256,14 @@ FA_INLINE void append_record(std::string& out, std::string_view event_canonical,
   out.append(R"(,"ts":")");
   out.append(ts);
   out.append(R"(","v":1})");
+}
+
+FA_INLINE void append_record(std::string& out, std::string_view event_canonical, std::string_view log_id,
+                             const Hash& prev, std::uint64_t seq, std::string_view ts) {
+  out.append(kRecordHeadOpen);
+  out.append(event_canonical);
+  append_record_head_close(out, log_id);
+  append_record_tail(out, prev, seq, ts);
 }
 
 FA_INLINE std::string_view parse_error_name(ParseError e) noexcept {

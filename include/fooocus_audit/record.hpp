@@ -45,6 +45,16 @@ std::string format_timestamp(std::int64_t micros);
 /// Parses the exact 27-character form; false on any deviation (ranges checked, leap years included).
 bool parse_timestamp(std::string_view s, std::int64_t* micros) noexcept;
 
+/// A record split where its bytes start to depend on the record before it (docs/log-format.md §2.2 member
+/// order): the head `{"event":<event>,"log_id":"<id>","prev":"` and the tail
+/// `<prev hex>","seq":<seq>,"ts":"<ts>","v":1}`. A writer may hash the head ahead of time (SHA-256 absorbs
+/// its input in order) and finish the chain hash once `prev` is known; append_record is head + tail.
+inline constexpr std::string_view kRecordHeadOpen = R"({"event":)";
+/// Appends what follows the event in the head: `,"log_id":"<id>","prev":"`.
+void append_record_head_close(std::string& out, std::string_view log_id);
+/// Appends the tail (see above).
+void append_record_tail(std::string& out, const Hash& prev, std::uint64_t seq, std::string_view ts);
+
 /// Appends the canonical bytes of a record (no trailing LF). `event_canonical` must already be the JCS form
 /// of a JSON object; `ts` must be a formatted timestamp. Members are emitted in JCS order.
 void append_record(std::string& out, std::string_view event_canonical, std::string_view log_id,

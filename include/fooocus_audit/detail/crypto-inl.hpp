@@ -36,6 +36,15 @@ FA_INLINE Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
 
 FA_INLINE Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
 
+FA_INLINE Sha256& Sha256::operator=(Sha256&& other) noexcept {
+  if (this != &other) {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+    ctx_ = other.ctx_;
+    other.ctx_ = nullptr;
+  }
+  return *this;
+}
+
 FA_INLINE void Sha256::update(const void* data, std::size_t n) {
   if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, n) != 1)
     throw std::runtime_error("OpenSSL: SHA-256 update failed");
@@ -107,18 +116,22 @@ FA_INLINE std::string to_hex(const std::uint8_t* p, std::size_t n) {
 }
 
 FA_INLINE bool parse_hash_hex(std::string_view s, Hash* out) noexcept {
+  // A table instead of branches: hash digits are random, so per-digit branches mispredict (verifier hot path).
+  static constexpr auto kNibble = [] {
+    std::array<std::int8_t, 256> t{};
+    for (auto& v : t) v = -1;
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+    return t;
+  }();
   if (s.size() != 64) return false;
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
+  int bad = 0;
   for (std::size_t i = 0; i < 32; ++i) {
-    const int hi = nib(s[2 * i]), lo = nib(s[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    (*out)[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    const int hi = kNibble[static_cast<unsigned char>(s[2 * i])], lo = kNibble[static_cast<unsigned char>(s[2 * i + 1])];
+    bad |= hi | lo;  // -1 sets the sign bit
+    (*out)[i] = static_cast<std::uint8_t>(((static_cast<unsigned>(hi) & 0xFu) << 4) | (static_cast<unsigned>(lo) & 0xFu));
   }
-  return true;
+  return bad >= 0;
 }
 
 }  // namespace detail

@@ -26,6 +26,9 @@ class Sha256 {
   ~Sha256();
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
+  /// Moves the running digest; the moved-from object may only be destroyed or assigned to.
+  Sha256(Sha256&& other) noexcept : ctx_(other.ctx_) { other.ctx_ = nullptr; }
+  Sha256& operator=(Sha256&& other) noexcept;
 
   void update(const void* data, std::size_t n);
   void update(std::string_view s) { update(s.data(), s.size()); }
