@@ -3,7 +3,9 @@
 // input validation, durability, anchors, the lossy overflow policy, torn-tail recovery, corruption
 // refusal and write errors.
 #include <fmt/format.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <mutex>
@@ -976,4 +979,83 @@ TEST_CASE("logger: after a write error the writer retries and loses nothing once
   auto lg = must_open(fa_test::options_for(dir));
   REQUIRE(lg->close().ok());
   require_intact(dir);
+}
+
+namespace {
+
+// A real full disk: a 256 KiB tmpfs mounted in a private mount namespace of a forked child (root only).
+std::string enospc_child(const std::string& mnt) {
+  if (::unshare(CLONE_NEWNS) != 0) return fmt::format("unshare(CLONE_NEWNS): {}", std::strerror(errno));
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return "make / private failed";
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k") != 0)
+    return fmt::format("mount tmpfs: {}", std::strerror(errno));
+  const std::string dir = mnt + "/log";
+  std::mutex mu;
+  std::vector<Status> reported;
+  LoggerOptions opt = fa_test::options_for(dir);
+  opt.durability = Durability::always;
+  opt.on_error = [&](const Status& s) {
+    std::lock_guard<std::mutex> lk(mu);
+    reported.push_back(s);
+  };
+  auto opened = AuditLogger::open(opt);
+  if (!opened) return "open: " + opened.status().to_string();
+  auto& lg = opened.value();
+  std::vector<int> accepted;
+  Status failure;
+  for (int i = 0; i < 2000 && failure.ok(); ++i) {
+    const Status s = lg->log(test_event(i));
+    if (s.ok()) {
+      accepted.push_back(i);
+    } else {
+      failure = s;
+      break;
+    }
+    if (i % 8 == 7) failure = lg->flush();
+  }
+  if (failure.ok()) return "the 256 KiB file system never filled up";
+  if (failure.code() != Code::io_error || failure.message().find("No space left on device") == std::string::npos)
+    return "expected io_error with ENOSPC, got " + failure.to_string();
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    if (reported.empty() || reported.front().ok()) return "on_error was not called with the failure";
+  }
+  const Status refused = lg->log(test_event(100000));
+  if (refused.code() != Code::io_error) return "log() while the disk is full: " + refused.to_string();
+  for (const auto& seg : fa_test::segments(dir)) {
+    const std::string bytes = fa_test::read_bytes(seg.path);
+    if (!bytes.empty() && bytes.back() != '\n') return "a partial line was left in " + seg.name;
+  }
+  // Room again: the writer's retry writes what it kept, in order, and nothing accepted is lost.
+  if (::mount(nullptr, mnt.c_str(), nullptr, MS_REMOUNT, "size=8m") != 0) return "remount failed";
+  Status g = lg->flush();
+  for (int i = 0; i < 600 && !g.ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    g = lg->flush();
+  }
+  if (!g.ok()) return "flush() after space was freed: " + g.to_string();
+  const Status c = lg->close();
+  if (!c.ok()) return "close(): " + c.to_string();
+  const auto s = fa_test::verify(dir);
+  if (!s.intact) return "verifier: " + fa_test::describe(s);
+  std::vector<int> got;
+  for (const json& e : fa_test::user_events(fa_test::read_records(dir))) got.push_back(e["i"].get<int>());
+  if (got != accepted) return fmt::format("{} events on disk, {} accepted", got.size(), accepted.size());
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("logger: a full disk (ENOSPC) is reported, leaves no partial line, and loses nothing once space returns") {
+  if (::geteuid() != 0) {
+    // Mounting a small file system needs root; the project's test command and CI run as root.
+    WARN("not root: the ENOSPC test needs to mount a tmpfs and was not run");
+    return;
+  }
+  fa_test::TempDir tmp;
+  const std::string mnt = tmp / "small";
+  REQUIRE(::mkdir(mnt.c_str(), 0700) == 0);
+  const ChildResult child = run_forked([&] { return enospc_child(mnt); });
+  INFO(child.output);
+  CHECK(child.exited_ok);
 }
