@@ -526,3 +526,32 @@ TEST_CASE("verifier: an empty feed between partial lines changes nothing", "[ver
   CHECK(s.findings[0].reason == Reason::torn_record);
   CHECK(s.bytes == 2);
 }
+
+// A hostile log full of holes (seq 0, 2, 4, ...) must not make the verifier's memory grow with the log:
+// at most kMaxOpenGaps holes are remembered at once, and every hole is still reported.
+TEST_CASE("verifier: a log with thousands of holes reports each and keeps its gap memory bounded", "[verifier]") {
+  namespace record = fooocus_audit::record;
+  const std::string log_id = "00000000000000000000000000000000";
+  std::string stream;
+  constexpr std::uint64_t kRecords = 10000;
+  for (std::uint64_t i = 0; i < kRecords; ++i) {
+    const fooocus_audit::Hash prev = i == 0 ? record::genesis_hash(log_id) : fooocus_audit::Hash{};
+    record::append_record(stream, R"({"event_type":"x"})", log_id, prev, 2 * i, "2026-03-25T14:30:45.123456Z");
+    stream.push_back('\n');
+  }
+  fooocus_audit::VerifyOptions opt;
+  opt.max_findings = 20000;
+  fooocus_audit::ChainVerifier v(opt);
+  v.begin_segment("-", std::nullopt);
+  v.feed(stream);
+  v.end_segment();
+  const fooocus_audit::VerifySummary s = v.finish();
+  CHECK(s.records == kRecords);
+  REQUIRE(s.findings_total == kRecords - 1);
+  std::uint64_t expect = 1;
+  for (const fooocus_audit::Finding& f : s.findings) {
+    CHECK(f.reason == Reason::sequence_gap);
+    CHECK(f.seq == expect);  // reported in seq order: 1, 3, 5, ...
+    expect += 2;
+  }
+}

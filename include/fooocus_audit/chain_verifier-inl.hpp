@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <thread>
 
 #include "fooocus_audit/detail/segment_store.hpp"
@@ -106,6 +107,9 @@ struct Location {
   bool flagged = false;   // already reported under §8.2 steps 6-8 (or genesis): links into/out of it are not
 };
 
+// Open sequence gaps the verifier remembers at once (for reorder detection); beyond this the oldest is reported.
+inline constexpr std::size_t kMaxOpenGaps = 4096;
+
 struct Missing {
   std::uint64_t lo, hi;  // inclusive range of sequence numbers not (yet) seen
   std::string segment;   // where the record that jumped ahead is
@@ -138,7 +142,8 @@ struct ChainVerifier::Impl {
     verifier_impl::Location q, r;
   };
   std::optional<Break> pending;
-  std::vector<verifier_impl::Missing> missing;
+  // Sequence ranges not seen yet, oldest first. Bounded (kMaxOpenGaps) so that memory stays flat on any input.
+  std::deque<verifier_impl::Missing> missing;
   merkle::Frontier frontier;
   bool tree_ok = true;
   bool anchor_seen = false;
@@ -194,6 +199,15 @@ struct ChainVerifier::Impl {
           fmt::format("record {} does not link to record {}, and nothing later confirms record {}", b.r.seq, b.q.seq,
                       b.r.seq));
     pending.reset();
+  }
+
+  void report_missing(const verifier_impl::Missing& m) {
+    const bool whole_segment = m.at_segment_start;
+    add(whole_segment ? Reason::missing_segment : Reason::sequence_gap, m.lo, m.segment, m.offset,
+        m.lo == m.hi ? fmt::format("record {} is missing", m.lo)
+                     : fmt::format("records {}..{} are missing ({} records){}", m.lo, m.hi, m.hi - m.lo + 1,
+                                   whole_segment ? ", a whole segment or more" : ""),
+        m.hi - m.lo + 1);
   }
 
   bool fill_missing(std::uint64_t seq) {
@@ -260,6 +274,11 @@ struct ChainVerifier::Impl {
       // Whole segment files are missing when the record after the gap starts a file that is named for it.
       const bool seg_start = p.offset == 0 && seg_first_from_name && *seg_first_from_name == p.seq;
       missing.push_back({expected, p.seq - 1, seg_name, p.offset, seg_start});
+      if (missing.size() > verifier_impl::kMaxOpenGaps) {
+        // Too many holes at once: report the oldest now; a record filling it later reads as out of place.
+        report_missing(missing.front());
+        missing.pop_front();
+      }
       expected = p.seq + 1;
       tree_ok = false;
     } else {
@@ -322,10 +341,10 @@ struct ChainVerifier::Impl {
     if (pending && !pending->r.valid) pending->r = prev;
     if (!sum.first_seq) {
       sum.first_seq = p.seq;
-      sum.first_ts = std::string(ts);
+      sum.first_ts.assign(ts.data(), ts.size());
     }
     sum.last_seq = p.seq;
-    sum.last_ts = std::string(ts);
+    sum.last_ts.assign(ts.data(), ts.size());
     sum.head = p.hash;
   }
 
@@ -450,14 +469,7 @@ struct ChainVerifier::Impl {
       const bool confirmed = opt.anchor && opt.anchor->seq == pending->r.seq && opt.anchor->head == pending->r.hash;
       resolve_pending(confirmed, confirmed);
     }
-    for (const verifier_impl::Missing& m : missing) {
-      const bool whole_segment = m.at_segment_start;
-      add(whole_segment ? Reason::missing_segment : Reason::sequence_gap, m.lo, m.segment, m.offset,
-          m.lo == m.hi ? fmt::format("record {} is missing", m.lo)
-                       : fmt::format("records {}..{} are missing ({} records){}", m.lo, m.hi, m.hi - m.lo + 1,
-                                     whole_segment ? ", a whole segment or more" : ""),
-          m.hi - m.lo + 1);
-    }
+    for (const verifier_impl::Missing& m : missing) report_missing(m);
     if (opt.anchor) {
       sum.anchor_checked = true;
       if (!log_id.empty() && opt.anchor->log_id != log_id) {
