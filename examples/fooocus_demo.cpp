@@ -76,6 +76,10 @@ bool run_workload(fa::AuditLogger& log, const std::string& outputs_dir, int requ
                   Workload* w) {
   std::array<std::uint8_t, 32> tenant_key{};  // per-tenant prompt key (PromptSanitizer will own this)
   fa::detail::random_bytes(tenant_key.data(), tenant_key.size());
+  struct Wipe {
+    std::array<std::uint8_t, 32>& key;
+    ~Wipe() { fa::detail::secure_wipe(key.data(), key.size()); }
+  } wipe{tenant_key};
   auto keyed_hash = [&](const std::string& prompt) {
     return "hmac-sha256:" + fa::detail::to_hex(fa::detail::hmac_sha256(tenant_key.data(), tenant_key.size(), prompt));
   };
