@@ -374,7 +374,8 @@ int main(int argc, char** argv) {
                "    that is why the anchor is kept off this host)\n",
                r && r->intact ? "INTACT" : "not intact");
   }
-  fmt::print("\n{}\nTry it yourself:  fooocus-audit verify {} --anchor {}\n",
+  fmt::print("\n{}\nTry it yourself (from the repository root, after scripts/demo.sh):\n"
+             "  build/fooocus-audit verify {} --anchor {}\n",
              ok ? "DEMO OK: the log verified and every tampering was pinpointed."
                 : "DEMO FAILED: see above.",
              (root / "tampered-edit").string(), anchor_path.string());
