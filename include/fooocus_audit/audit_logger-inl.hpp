@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <cstring>
 
 #include "fooocus_audit/jcs.hpp"
@@ -354,7 +355,13 @@ FA_INLINE Status AuditLogger::enqueue(std::string&& head_with_event, std::size_t
                                          options_.max_event_bytes)};
   // Most of the chain hash is computed here, on the caller's thread, outside the lock (§3: only the tail
   // of a record depends on the record before it).
-  Sealable record = make_sealable(std::move(head_with_event));
+  std::optional<Sealable> sealable;
+  try {
+    sealable.emplace(make_sealable(std::move(head_with_event)));
+  } catch (const std::runtime_error& e) {  // OpenSSL could not set up a digest: nothing was queued
+    return {Code::internal, e.what()};
+  }
+  Sealable& record = *sealable;
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     if (stop_ || closed_) return {Code::closed, "logger is closed"};
