@@ -30,7 +30,7 @@
 #include "fooocus_audit/audit_logger.hpp"
 #include "fooocus_audit/generation_event.hpp"
 #include "fooocus_audit/jcs.hpp"
-#include "seed_event.hpp"
+#include "bench_common.hpp"
 
 #if defined(FA_HAVE_SPDLOG)
 #include <spdlog/async.h>
@@ -150,22 +150,12 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-// A directory this program created and must not leave behind if it gives up half-way.
-std::string g_scratch;
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "bench_log: %s\n", what.c_str());
-  if (!g_scratch.empty()) {
-    std::error_code ec;
-    fs::remove_all(g_scratch, ec);
-  }
-  std::exit(2);
-}
+[[noreturn]] void die(const std::string& what) { fa_bench::die("bench_log", what); }
 
 std::string make_temp_dir(const std::string& base) {
   std::string t = base + "/fa-bench-log-XXXXXX";
   if (::mkdtemp(t.data()) == nullptr) die("mkdtemp " + t + ": " + std::strerror(errno));
-  g_scratch = t;
+  fa_bench::scratch_dir() = t;
   return t;
 }
 
@@ -251,7 +241,7 @@ RunResult run_ours(const Options& o, std::uint64_t n, fa::Durability d, std::uin
   r.bytes = dir_bytes(dir);
   lg.reset();
   fs::remove_all(dir);
-  g_scratch.clear();
+  fa_bench::scratch_dir().clear();
   return r;
 }
 
@@ -300,7 +290,7 @@ RunResult run_spdlog(const Options& o, std::uint64_t n, Peer peer) {
   r.cpu_seconds = process_cpu_seconds() - c0;
   r.bytes = dir_bytes(dir);
   fs::remove_all(dir);
-  g_scratch.clear();
+  fa_bench::scratch_dir().clear();
   return r;
 }
 #endif

@@ -39,7 +39,7 @@
 #include "fooocus_audit/chain_verifier.hpp"
 #include "fooocus_audit/generation_event.hpp"
 #include "fooocus_audit/jcs.hpp"
-#include "seed_event.hpp"
+#include "bench_common.hpp"
 
 namespace fa = fooocus_audit;
 namespace fs = std::filesystem;
@@ -109,17 +109,7 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-// A directory this program created and must not leave behind if it gives up half-way.
-std::string g_scratch;
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "bench_verify: %s\n", what.c_str());
-  if (!g_scratch.empty()) {
-    std::error_code ec;
-    fs::remove_all(g_scratch, ec);
-  }
-  std::exit(2);
-}
+[[noreturn]] void die(const std::string& what) { fa_bench::die("bench_verify", what); }
 
 std::uint64_t segment_bytes(const std::string& dir) {
   std::uint64_t n = 0;
@@ -199,7 +189,7 @@ Measured in_child(const std::function<ChildResult()>& fn) {
 std::string generate_log(const Options& o) {
   std::string base = o.tmp + "/fa-bench-verify-XXXXXX";
   if (::mkdtemp(base.data()) == nullptr) die("mkdtemp " + base + ": " + std::strerror(errno));
-  if (!o.keep) g_scratch = base;
+  if (!o.keep) fa_bench::scratch_dir() = base;
   const std::string dir = base + "/log";
   const fa::GenerationEvent ev = article_event();
   std::string canonical;
@@ -421,7 +411,7 @@ int main(int argc, char** argv) {
   const std::uint64_t records = ver.median().r.records;
 
   if (generated && !o.keep) fs::remove_all(fs::path(dir).parent_path());
-  g_scratch.clear();
+  fa_bench::scratch_dir().clear();
 
   if (o.json) {
     nlohmann::json j;

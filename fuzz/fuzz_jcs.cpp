@@ -23,23 +23,14 @@
 #include <string_view>
 #include <vector>
 
+#define FA_FUZZ_TARGET "fuzz_jcs"
+#include "fuzz_check.hpp"
 #include "fooocus_audit/jcs.hpp"
 
 namespace fa = fooocus_audit;
 namespace jcs = fooocus_audit::jcs;
 
 namespace {
-
-[[noreturn]] void fail(const char* what, std::string_view input) {
-  std::fprintf(stderr, "fuzz_jcs: invariant violated: %s\ninput (%zu bytes): %.*s\n", what, input.size(),
-               static_cast<int>(input.size() < 2048 ? input.size() : 2048), input.data());
-  std::abort();
-}
-
-#define CHECK(cond)                  \
-  do {                               \
-    if (!(cond)) fail(#cond, input); \
-  } while (0)
 
 bool try_serialize(const nlohmann::json& v, std::string* out) {
   try {

@@ -23,23 +23,14 @@
 #include <string>
 #include <string_view>
 
+#define FA_FUZZ_TARGET "fuzz_record"
+#include "fuzz_check.hpp"
 #include "fooocus_audit/jcs.hpp"
 #include "fooocus_audit/record.hpp"
 
 namespace fa = fooocus_audit;
 
 namespace {
-
-[[noreturn]] void fail(const char* what, std::string_view input) {
-  std::fprintf(stderr, "fuzz_record: invariant violated: %s\ninput (%zu bytes): %.*s\n", what, input.size(),
-               static_cast<int>(input.size() < 2048 ? input.size() : 2048), input.data());
-  std::abort();
-}
-
-#define CHECK(cond)                  \
-  do {                               \
-    if (!(cond)) fail(#cond, input); \
-  } while (0)
 
 bool inside(std::string_view part, std::string_view whole) {
   return part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size();
@@ -133,7 +124,7 @@ void check_scan(std::string_view input) {
     out = fa::jcs::serialize(j);
   } catch (const fa::jcs::Error& e) {
     std::fprintf(stderr, "jcs::serialize threw: %s\n", e.what());
-    fail("scan_object accepted a text that serialize refuses", input);
+    fa_fuzz::fail(FA_FUZZ_TARGET, "scan_object accepted a text that serialize refuses", input);
   }
   CHECK(out == input);
 

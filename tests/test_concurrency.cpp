@@ -27,12 +27,7 @@ using nlohmann::json;
 
 namespace {
 
-std::unique_ptr<AuditLogger> must_open(LoggerOptions o) {
-  auto r = AuditLogger::open(std::move(o));
-  INFO(r.status().to_string());
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
+using fa_test::must_open;
 
 // Producer p's event i: a GenerationEvent or a JSON event, both carrying request_id "p<p>-<i>".
 Status log_numbered(AuditLogger& lg, int p, int i) {

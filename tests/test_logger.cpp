@@ -43,12 +43,7 @@ using nlohmann::json;
 
 namespace {
 
-std::unique_ptr<AuditLogger> must_open(LoggerOptions o) {
-  auto r = AuditLogger::open(std::move(o));
-  INFO(r.status().to_string());
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
+using fa_test::must_open;
 
 json test_event(int i, std::size_t pad = 0) {
   return {{"event_type", "test.event"},

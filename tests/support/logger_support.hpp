@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -25,6 +27,14 @@
 #include "files.hpp"
 
 namespace fa_test {
+
+/// Opens a logger or fails the current test case with the reason.
+inline std::unique_ptr<fooocus_audit::AuditLogger> must_open(fooocus_audit::LoggerOptions o) {
+  auto r = fooocus_audit::AuditLogger::open(std::move(o));
+  INFO(r.status().to_string());
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
 
 /// True when the tests run under ThreadSanitizer (which makes them several times slower).
 #if defined(__SANITIZE_THREAD__)

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The event both benchmarks log: the seed article's section 2.2 example generation event (about 1.2 KB
-// canonical), with real-looking hash values.
+// What both benchmarks share: the event they log (the seed article's section 2.2 example generation event,
+// about 1.2 KB canonical, with real-looking hash values) and leaving no scratch directory behind on failure.
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
 
 #include "fooocus_audit/generation_event.hpp"
 
@@ -44,6 +49,22 @@ inline fooocus_audit::GenerationEvent article_event() {
   e.safety.safety_checker_version = "v2.1";
   e.result = "success";
   return e;
+}
+
+/// A directory this program created and must not leave behind if it gives up half-way ("" when none).
+inline std::string& scratch_dir() {
+  static std::string dir;
+  return dir;
+}
+
+/// Prints "<program>: <what>", removes the scratch directory, exits with status 2.
+[[noreturn]] inline void die(const char* program, const std::string& what) {
+  std::fprintf(stderr, "%s: %s\n", program, what.c_str());
+  if (!scratch_dir().empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(scratch_dir(), ec);
+  }
+  std::exit(2);
 }
 
 }  // namespace fa_bench
