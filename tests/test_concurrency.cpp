@@ -200,12 +200,7 @@ TEST_CASE("concurrency: close() while producers are blocked on a full queue") {
   opts.queue_capacity = 4;
   // Holding the clock holds the writer in its first seal, so the queue fills and producers block.
   auto hold = std::make_shared<std::atomic<bool>>(false);
-  opts.clock_micros = [hold] {
-    while (hold->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                         .count());
-  };
+  opts.clock_micros = fa_test::holdable_clock(hold);
   auto lg = must_open(opts);
   hold->store(true);
 

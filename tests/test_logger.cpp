@@ -595,12 +595,7 @@ TEST_CASE("logger: drop_and_record_gap returns dropped and seals log.gap with th
   opts.overflow = OverflowPolicy::drop_and_record_gap;
   // The writer reads the clock while sealing: holding the clock holds the writer, so the queue fills.
   auto hold = std::make_shared<std::atomic<bool>>(false);
-  opts.clock_micros = [hold] {
-    while (hold->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                         .count());
-  };
+  opts.clock_micros = fa_test::holdable_clock(hold);
   auto lg = must_open(opts);
 
   std::atomic<std::uint64_t> ok{0}, dropped{0};

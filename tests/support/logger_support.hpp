@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
+#include <functional>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -27,6 +30,17 @@
 #include "files.hpp"
 
 namespace fa_test {
+
+/// A wall clock for LoggerOptions::clock_micros that blocks while *hold is true. The writer reads the clock
+/// when it seals a record, so holding the clock holds the writer and lets a test fill the queue.
+inline std::function<std::int64_t()> holdable_clock(std::shared_ptr<std::atomic<bool>> hold) {
+  return [hold = std::move(hold)] {
+    while (hold->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+  };
+}
 
 /// Opens a logger or fails the current test case with the reason.
 inline std::unique_ptr<fooocus_audit::AuditLogger> must_open(fooocus_audit::LoggerOptions o) {
