@@ -50,6 +50,11 @@ FA_INLINE void Sha256::update(const void* data, std::size_t n) {
     throw std::runtime_error("OpenSSL: SHA-256 update failed");
 }
 
+FA_INLINE void Sha256::copy_to(Sha256& out) const {
+  if (EVP_MD_CTX_copy_ex(static_cast<EVP_MD_CTX*>(out.ctx_), static_cast<const EVP_MD_CTX*>(ctx_)) != 1)
+    throw std::runtime_error("OpenSSL: SHA-256 context copy failed");
+}
+
 FA_INLINE Hash Sha256::final() {
   Hash h{};
   auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
@@ -83,6 +88,61 @@ FA_INLINE Hash hmac_sha256(const void* key, std::size_t key_len, std::string_vie
                   EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
                   EVP_MAC_final(ctx, out.data(), &out_len, out.size()) == 1 && out_len == out.size();
   EVP_MAC_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
+  return out;
+}
+
+namespace crypto_impl {
+inline EVP_MAC* hmac_mac() {
+  static EVP_MAC* mac = [] {
+    EVP_MAC* m = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (m == nullptr) throw std::runtime_error("OpenSSL: HMAC not available");
+    return m;
+  }();
+  return mac;
+}
+}  // namespace crypto_impl
+
+FA_INLINE HmacSha256::HmacSha256(const void* key, std::size_t key_len) {
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(crypto_impl::hmac_mac());
+  if (ctx == nullptr) throw std::runtime_error("OpenSSL: cannot allocate HMAC context");
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(ctx, static_cast<const unsigned char*>(key), key_len, params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    throw std::runtime_error("OpenSSL: cannot key HMAC-SHA256");
+  }
+  ctx_ = ctx;
+}
+
+FA_INLINE HmacSha256::~HmacSha256() { EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(ctx_)); }
+
+FA_INLINE HmacSha256& HmacSha256::operator=(HmacSha256&& other) noexcept {
+  if (this != &other) {
+    EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(ctx_));
+    ctx_ = other.ctx_;
+    other.ctx_ = nullptr;
+  }
+  return *this;
+}
+
+FA_INLINE HmacSha256 HmacSha256::clone() const {
+  HmacSha256 copy;
+  if (ctx_ == nullptr) return copy;
+  copy.ctx_ = EVP_MAC_CTX_dup(static_cast<const EVP_MAC_CTX*>(ctx_));
+  if (copy.ctx_ == nullptr) throw std::runtime_error("OpenSSL: cannot copy HMAC context");
+  return copy;
+}
+
+FA_INLINE Hash HmacSha256::mac(const void* data, std::size_t n) {
+  auto* ctx = static_cast<EVP_MAC_CTX*>(ctx_);
+  Hash out{};
+  std::size_t out_len = 0;
+  // A null key restarts HMAC from the keyed inner/outer states (no re-keying).
+  const bool ok = ctx != nullptr && EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1 &&
+                  EVP_MAC_update(ctx, static_cast<const unsigned char*>(data), n) == 1 &&
+                  EVP_MAC_final(ctx, out.data(), &out_len, out.size()) == 1 && out_len == out.size();
   if (!ok) throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
   return out;
 }
