@@ -13,11 +13,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <optional>
+#include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "fooocus_audit/jcs.hpp"
 #include "fooocus_audit/record.hpp"
+#include "fooocus_audit/signed_note.hpp"
 
 namespace fooocus_audit {
 
@@ -93,7 +95,43 @@ inline bool nests_deeper_than(const nlohmann::json& v, std::size_t limit) {
   return false;
 }
 
+// Leaf hashes of every line of a completed segment (the records a verifier would read). Used once, when a
+// writer with a signer resumes a log whose newest segment holds no checkpoint to start the tree from.
+inline Status append_segment_leaves(const std::string& path, merkle::Frontier& frontier) {
+  Result<std::string> data = detail::read_file(path);
+  if (!data) return data.status();
+  std::string_view d = data.value();
+  while (!d.empty()) {
+    const std::size_t nl = d.find('\n');
+    if (nl == std::string_view::npos) return Status(Code::corruption, fmt::format("{} ends inside a record", path));
+    frontier.append(record::chain_hash(d.substr(0, nl)));
+    d.remove_prefix(nl + 1);
+  }
+  return {};
+}
+
+inline std::string key_hash_name(const note::VerifierKey& k) { return fmt::format("{}+{:08x}", k.name, k.id); }
+
+// A hard cap on the leaf hashes kept for a signer that keeps failing (32 bytes each).
+constexpr std::size_t kMaxPendingLeaves = std::size_t{1} << 22;
+
 }  // namespace logger_impl
+
+// What open() learned from the newest segment (and the last record of the one before).
+struct AuditLogger::ResumeInfo {
+  bool have_last = false;  // a record was read
+  bool last_has_mac = false;
+  std::uint64_t last_epoch = 0;
+  bool last_is_epoch_end = false;
+  std::uint64_t epoch_records = 0;  // records of last_epoch seen in the newest segment
+  std::uint64_t open_seq = 0;       // first seq of the newest segment
+  std::vector<Hash> leaves;         // chain hashes of the newest segment's records, in order
+  bool have_checkpoint = false;     // the newest segment holds a log.checkpoint record ...
+  std::uint64_t cp_size = 0;        // ... of this size,
+  std::vector<Hash> cp_frontier;    // ... this frontier,
+  std::string cp_signer;            // ... signed by this key ("name+hexid"; empty when unsigned)
+  std::size_t segments = 0;
+};
 
 FA_INLINE AuditLogger::AuditLogger(LoggerOptions options) : options_(std::move(options)) {}
 
@@ -142,6 +180,43 @@ FA_INLINE Status AuditLogger::recover_and_open() {
   bool have_prev = false;  // prev is known (a previous record was read)
   std::int64_t last_ts = 0;
   std::uint64_t open_seq = 0;  // first_seq of the segment to append to
+  ResumeInfo info;
+  info.segments = segs->size();
+  // Keys and tree bookkeeping of one valid record (the verifier checks these fields; open only reads them).
+  auto note_record = [&](std::string_view line, const record::View& v, const Hash& chain, bool in_newest) {
+    info.have_last = true;
+    info.last_has_mac = v.has_mac;
+    if (v.has_mac && (!in_newest || v.mac_epoch != info.last_epoch || info.last_is_epoch_end)) info.epoch_records = 0;
+    info.last_epoch = v.mac_epoch;
+    info.last_is_epoch_end = v.event_type == "log.epoch_end";
+    if (!in_newest) return Status();
+    ++info.epoch_records;
+    info.leaves.push_back(chain);
+    if (v.event_type != "log.checkpoint") return Status();
+    const nlohmann::json ev = nlohmann::json::parse(v.event, nullptr, /*allow_exceptions=*/false);
+    std::vector<Hash> nodes;
+    bool ok = ev.is_object() && ev.contains("size") && ev["size"].is_number_unsigned() && ev.contains("frontier") &&
+              ev["frontier"].is_array() && ev["size"].get<std::uint64_t>() == v.seq;
+    if (ok)
+      for (const auto& n : ev["frontier"]) {
+        Hash h{};
+        if (!n.is_string() || !detail::parse_hash_hex(n.get<std::string>(), &h)) ok = false;
+        nodes.push_back(h);
+      }
+    if (!ok)
+      return Status(Code::corruption, fmt::format("the log.checkpoint record {} is malformed; run the verifier", v.seq));
+    info.have_checkpoint = true;
+    info.cp_size = v.seq;
+    info.cp_frontier = std::move(nodes);
+    info.cp_signer.clear();
+    if (ev.contains("note") && ev["note"].is_string()) {
+      Result<note::Note> n = note::parse_note(ev["note"].get<std::string>());
+      if (n && !n->signatures.empty())
+        info.cp_signer = fmt::format("{}+{:08x}", n->signatures.front().name, n->signatures.front().id);
+    }
+    (void)line;
+    return Status();
+  };
 
   if (!segs->empty()) {
     const detail::SegmentInfo& last = segs->back();
@@ -159,7 +234,9 @@ FA_INLINE Status AuditLogger::recover_and_open() {
       prev = record::chain_hash(line.value());
       have_prev = true;
       last_ts = v.ts_micros;
+      (void)note_record(line.value(), v, prev, false);
     }
+    info.open_seq = last.first_seq;
     Result<std::string> data = detail::read_file(last.path);
     if (!data) return data.status();
     const std::string& d = data.value();
@@ -201,6 +278,7 @@ FA_INLINE Status AuditLogger::recover_and_open() {
       prev = record::chain_hash(line);
       have_prev = true;
       last_ts = v.ts_micros;
+      if (Status s = note_record(line, v, prev, true); !s) return s;
       ++next_seq;
       off = static_cast<std::size_t>(nl - d.data()) + 1;
     }
@@ -239,6 +317,7 @@ FA_INLINE Status AuditLogger::recover_and_open() {
   prev_ = prev;
   next_seq_ = next_seq;
   last_ts_ = last_ts;
+  if (Status s = setup_keys(created, info); !s) return s;
 
   // System records first, written and synced before any event is accepted: log.opened precedes every
   // other record of this session (§4), then what recovery moved aside.
@@ -255,6 +334,11 @@ FA_INLINE Status AuditLogger::recover_and_open() {
                            {"reason", n.reason}};
     if (n.interrupted) note["interrupted"] = true;
     seal_system(note);
+  }
+  if (track_tree_ && !info.cp_signer.empty()) {
+    const note::VerifierKey& k = options_.signer->verifier_key();
+    if (info.cp_signer != logger_impl::key_hash_name(k))
+      seal_system({{"event_type", "log.key_rotated"}, {"old_key", info.cp_signer}, {"new_key", k.text()}});
   }
 
   Result<detail::SegmentFile> seg = detail::SegmentFile::open(dir, open_seq, options_.file_mode);
@@ -278,8 +362,185 @@ FA_INLINE Status AuditLogger::recover_and_open() {
   return {};
 }
 
+FA_INLINE Status AuditLogger::setup_keys(bool created, ResumeInfo& info) {
+  const auto now = std::chrono::steady_clock::now();
+  // MACs (§9.2): a log has them from its first record or never; the key file and the log agree on the epoch.
+  if (!created && info.have_last && info.last_has_mac && options_.mac_key_path.empty())
+    return Status(Code::invalid_argument,
+                  "this log carries MACs: LoggerOptions.mac_key_path must name the writer's MAC key state file");
+  if (!options_.mac_key_path.empty()) {
+    if (!created && !(info.have_last && info.last_has_mac))
+      return Status(Code::invalid_argument,
+                    "this log was created without MACs; MACs can only be enabled when a log is created");
+    if (!created) {
+      Result<mac::KeyFileKind> kind = mac::detect_key_file(options_.mac_key_path);
+      if (!kind) return kind.status();
+      if (kind.value() == mac::KeyFileKind::seed)
+        return Status(Code::invalid_argument,
+                      fmt::format("{} is a MAC seed, but log {} already uses MACs: the writer needs its evolving "
+                                  "state file (restarting from the seed would bring back wiped keys)",
+                                  options_.mac_key_path, log_id_));
+    }
+    Result<mac::WriterState> ws = mac::WriterState::open(options_.mac_key_path, log_id_);
+    if (!ws) return ws.status();
+    mac_.emplace(std::move(ws.value()));
+    if (!created) {
+      const std::uint64_t e = info.last_epoch, k = mac_->epoch();
+      if (k == e && info.last_is_epoch_end) {
+        // The end of epoch e is durable but the key did not move on before the writer stopped.
+        if (Status s = mac_->advance(); !s) return s;
+      } else if (!(k == e || (k == e + 1 && info.last_is_epoch_end))) {
+        return Status(Code::corruption,
+                      fmt::format("the MAC key file is at epoch {} but the log is at epoch {}{}; the key file does "
+                                  "not belong to this point of the log",
+                                  k, e, info.last_is_epoch_end ? " (ended)" : ""));
+      }
+      epoch_records_ = mac_->epoch() == e ? info.epoch_records : 0;
+    }
+    epoch_started_ = now;
+  }
+
+  // The Merkle tree, for checkpoints (§10.3): resume from the newest segment's last checkpoint when there is one.
+  if (options_.signer) {
+    track_tree_ = true;
+    cp_origin_ = note::checkpoint_origin(options_.signer->verifier_key().name, log_id_);
+    if (!created) {
+      std::size_t from = 0;  // index into info.leaves of the first leaf after the tree's start
+      if (info.have_checkpoint) {
+        try {
+          frontier_ = merkle::Frontier::from_nodes(info.cp_size, info.cp_frontier);
+        } catch (const std::invalid_argument&) {
+          return Status(Code::corruption,
+                        fmt::format("the log.checkpoint record {} has a frontier that does not fit its size; run the "
+                                    "verifier",
+                                    info.cp_size));
+        }
+        from = static_cast<std::size_t>(info.cp_size - info.open_seq);
+      } else if (info.open_seq != 0) {
+        // No checkpoint to start from (a log written without a signer so far): hash every earlier segment once.
+        Result<std::vector<detail::SegmentInfo>> segs = detail::list_segments(options_.dir);
+        if (!segs) return segs.status();
+        for (const detail::SegmentInfo& seg : segs.value())
+          if (seg.first_seq < info.open_seq)
+            if (Status s = logger_impl::append_segment_leaves(seg.path, frontier_); !s) return s;
+        if (frontier_.size() != info.open_seq)
+          return Status(Code::corruption, "the segments before the newest do not hold exactly the records before it; "
+                                          "run the verifier");
+      }
+      cp_base_size_ = frontier_.size();
+      cp_base_frontier_ = frontier_.nodes();
+      for (std::size_t i = from; i < info.leaves.size(); ++i) {
+        frontier_.append(info.leaves[i]);
+        cp_leaves_.push_back(info.leaves[i]);
+      }
+      if (frontier_.size() != next_seq_) return Status(Code::internal, "tree size does not match the log at open");
+    }
+    cp_next_after_ = next_seq_;
+    cp_started_ = now;
+  } else {
+    info.cp_signer.clear();
+  }
+  return {};
+}
+
+FA_INLINE Status AuditLogger::end_epoch() {
+  seal_system({{"event_type", "log.epoch_end"}, {"epoch", mac_->epoch()}});
+  // §9.2: the end record is durable before the key moves on, whatever the durability policy.
+  Status s = write_buffer();
+  if (s) s = sync_segment();
+  if (s) s = mac_->advance();
+  if (!s) {
+    std::lock_guard<std::mutex> g(mu_);
+    fatal_ = true;
+    return Status(s.code(), "ending MAC epoch: " + s.message());
+  }
+  epoch_records_ = 0;
+  epoch_started_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+FA_INLINE Status AuditLogger::make_checkpoint() {
+  const std::uint64_t size = next_seq_;
+  const Hash root = frontier_.root();
+  CheckpointRequest req;
+  req.origin = cp_origin_;
+  req.base_size = cp_base_size_;
+  req.base_frontier = cp_base_frontier_;
+  req.leaves = cp_leaves_;
+  req.size = size;
+  req.root = root;
+  Result<std::string> note = Status(Code::internal, "checkpoint signer did not answer");
+  try {
+    note = options_.signer->sign_checkpoint(req);
+  } catch (const std::exception& e) {
+    note = Status(Code::internal, e.what());
+  }
+  nlohmann::json frontier = nlohmann::json::array();
+  for (const Hash& h : frontier_.nodes()) frontier.push_back(detail::to_hex(h));
+  nlohmann::json ev = {{"event_type", "log.checkpoint"}, {"size", size}, {"root", detail::to_hex(root)},
+                       {"frontier", std::move(frontier)}};
+  if (note) {
+    ev["note"] = note.value();
+    cp_base_size_ = size;
+    cp_base_frontier_ = frontier_.nodes();
+    cp_leaves_.clear();
+    ++checkpoints_;
+  } else {
+    ++checkpoints_unsigned_;
+    report(Status(note.status().code(), "checkpoint signer: " + note.status().message()));
+    if (cp_leaves_.size() > logger_impl::kMaxPendingLeaves) {
+      // The signer has been failing for millions of records: stop holding their hashes. It will refuse the
+      // next request as a gap until its state for this log is reset.
+      cp_base_size_ = size;
+      cp_base_frontier_ = frontier_.nodes();
+      cp_leaves_.clear();
+    }
+  }
+  seal_system(ev);
+  cp_next_after_ = next_seq_;
+  cp_started_ = std::chrono::steady_clock::now();
+  if (!note || (options_.checkpoint_anchor_path.empty() && !options_.on_checkpoint)) return {};
+  // Nobody outside hears of a checkpoint before the records it covers (and itself) are durable.
+  if (Status s = write_buffer(); !s) return s;
+  if (Status s = sync_segment(); !s) return s;
+  const CheckpointAnchor anchor{log_id_, note.value()};
+  if (!options_.checkpoint_anchor_path.empty())
+    if (Status s = append_checkpoint_anchor(options_.checkpoint_anchor_path, anchor); !s)
+      report(Status(s.code(), "checkpoint anchor file: " + s.message()));
+  if (options_.on_checkpoint) {
+    try {
+      options_.on_checkpoint(anchor);
+    } catch (...) {
+      // A throwing callback must not take the writer down.
+    }
+  }
+  return {};
+}
+
+FA_INLINE Status AuditLogger::periodic(bool stopping) {
+  const auto now = std::chrono::steady_clock::now();
+  if (mac_ && (epoch_records_ >= options_.mac_epoch_records || now >= epoch_started_ + options_.mac_epoch_interval))
+    if (Status s = end_epoch(); !s) return s;
+  if (track_tree_) {
+    const std::uint64_t since = next_seq_ - cp_next_after_;
+    if (since > 0 && (stopping || since >= options_.checkpoint_records || now >= cp_started_ + options_.checkpoint_interval))
+      return make_checkpoint();
+  }
+  return {};
+}
+
+FA_INLINE std::chrono::steady_clock::time_point AuditLogger::next_deadline() const {
+  auto t = std::chrono::steady_clock::time_point::max();
+  if (mac_) t = std::min(t, epoch_started_ + options_.mac_epoch_interval);
+  if (track_tree_ && next_seq_ > cp_next_after_) t = std::min(t, cp_started_ + options_.checkpoint_interval);
+  return t;
+}
+
+FA_INLINE bool AuditLogger::deadline_passed() const { return std::chrono::steady_clock::now() >= next_deadline(); }
+
 FA_INLINE AuditLogger::Sealable AuditLogger::make_sealable(std::string&& head_with_event) const {
-  record::append_record_head_close(head_with_event, log_id_);
+  // Up to the end of log_id: `mac` (§9), when there is one, comes next; seal() adds it and the tail.
+  head_with_event.append(R"(,"log_id":")").append(log_id_).push_back('"');
   Sealable r{std::move(head_with_event), detail::Sha256()};
   const std::uint8_t leaf = 0x00;  // RFC 6962 leaf prefix: the chain hash is the record's leaf hash (§3)
   r.hash.update(&leaf, 1);
@@ -294,12 +555,33 @@ FA_INLINE void AuditLogger::seal(Sealable& r, bool is_event) {
     last_ts_text_ = record::format_timestamp(now);
     last_ts_ = now;
   }
+  tail_.assign(R"(,"prev":")");
+  record::append_record_tail(tail_, prev_, next_seq_, last_ts_text_);
   buf_.append(r.head);
-  const std::size_t tail = buf_.size();
-  record::append_record_tail(buf_, prev_, next_seq_, last_ts_text_);
-  r.hash.update(buf_.data() + tail, buf_.size() - tail);
-  prev_ = r.hash.final();  // == record::chain_hash(head + tail): the bytes hashed are the bytes written
+  if (mac_) {
+    // The tag covers the record without `mac` (U, §9.1), whose digest shares the head's running hash.
+    r.hash.copy_to(unmac_hash_);
+    unmac_hash_.update(tail_);
+    const Hash tag = mac_->mac().tag(unmac_hash_.final());
+    const std::size_t at = buf_.size();
+    buf_.append(R"(,"mac":{"epoch":)");
+    char num[24];
+    const auto end = std::to_chars(num, num + sizeof num, mac_->epoch());
+    buf_.append(num, static_cast<std::size_t>(end.ptr - num));
+    buf_.append(R"(,"tag":")");
+    detail::append_hex(buf_, tag.data(), tag.size());
+    buf_.append(R"("})");
+    r.hash.update(buf_.data() + at, buf_.size() - at);
+    ++epoch_records_;
+  }
+  buf_.append(tail_);
+  r.hash.update(tail_);
+  prev_ = r.hash.final();  // == record::chain_hash(line): the bytes hashed are the bytes written
   buf_.push_back('\n');
+  if (track_tree_) {
+    frontier_.append(prev_);
+    cp_leaves_.push_back(prev_);
+  }
   ++next_seq_;
   if (is_event) ++buf_items_;
 }
@@ -479,6 +761,8 @@ FA_INLINE Status AuditLogger::maybe_rotate(std::size_t next_line_bytes) {
   if (!next) return next.status();
   segment_ = std::move(next.value());
   segment_opened_ = std::chrono::steady_clock::now();
+  // Every segment starts with a checkpoint, so a writer resumes (and a prover starts) from the newest one.
+  if (track_tree_) return make_checkpoint();
   return {};
 }
 
@@ -503,6 +787,7 @@ FA_INLINE void AuditLogger::run() {
         const auto now = clock::now();
         if (failing) return now >= retry_at;
         if (!queue_.empty() || dropped_pending_ > 0) return true;
+        if (now >= next_deadline()) return true;
         if (flush_target_ > durable_) return !group || now >= last_sync_ + interval;
         return group && dirty_ && now >= last_sync_ + interval;
       };
@@ -510,7 +795,9 @@ FA_INLINE void AuditLogger::run() {
         if (failing && !fatal)
           writer_cv_.wait_until(lk, retry_at);
         else if (!fatal && group && (dirty_ || flush_target_ > durable_))
-          writer_cv_.wait_until(lk, last_sync_ + interval);
+          writer_cv_.wait_until(lk, std::min(last_sync_ + interval, next_deadline()));
+        else if (!fatal && next_deadline() != clock::time_point::max())
+          writer_cv_.wait_until(lk, next_deadline());
         else
           writer_cv_.wait(lk);
       }
@@ -528,10 +815,22 @@ FA_INLINE void AuditLogger::run() {
         // After a failure the records stay in memory, in order, until a retry writes them.
         if (!failing && err.ok()) err = maybe_rotate(r.head.size() + logger_impl::kRecordOverhead);
         seal(r, true);
+        if (!failing && err.ok() && (mac_ || track_tree_) &&
+            ((mac_ && epoch_records_ >= options_.mac_epoch_records) ||
+             (track_tree_ && next_seq_ - cp_next_after_ >= options_.checkpoint_records)))
+          err = periodic(false);
         // Hand the kernel 1 MiB at a time, while the bytes are still in cache.
         if (buf_.size() >= logger_impl::kWriteChunk && !failing && err.ok()) err = write_buffer();
       }
       if (gap > 0) seal_system({{"event_type", "log.gap"}, {"dropped", gap}, {"reason", "queue_full"}});
+      if (!failing && err.ok()) {
+        bool last = false;
+        if (stopping) {
+          std::lock_guard<std::mutex> g(mu_);
+          last = queue_.empty() && dropped_pending_ == 0;
+        }
+        err = periodic(last);
+      }
     }
     batch.clear();
 
@@ -566,6 +865,9 @@ FA_INLINE void AuditLogger::run() {
       durable_ = none ? written_items_ : synced_items_;
       durable_head_ = none ? written_head_ : synced_head_;
       records_ = next_seq_;
+      mac_epoch_ = mac_ ? mac_->epoch() : 0;
+      checkpoints_pub_ = checkpoints_;
+      checkpoints_unsigned_pub_ = checkpoints_unsigned_;
       if (!err.ok()) {
         ++write_errors_;
         error_ = std::move(published);
@@ -626,7 +928,11 @@ FA_INLINE Anchor AuditLogger::head() const {
 
 FA_INLINE LoggerStats AuditLogger::stats() const {
   std::lock_guard<std::mutex> g(mu_);
-  return {accepted_, written_, durable_, dropped_, records_, write_errors_};
+  LoggerStats st{accepted_, written_, durable_, dropped_, records_, write_errors_};
+  st.mac_epoch = mac_epoch_;
+  st.checkpoints = checkpoints_pub_;
+  st.checkpoints_unsigned = checkpoints_unsigned_pub_;
+  return st;
 }
 
 }  // namespace fooocus_audit

@@ -25,6 +25,9 @@
 #include "fooocus_audit/detail/crypto.hpp"
 #include "fooocus_audit/detail/segment_store.hpp"
 #include "fooocus_audit/generation_event.hpp"
+#include "fooocus_audit/mac_key.hpp"
+#include "fooocus_audit/merkle.hpp"
+#include "fooocus_audit/signer.hpp"
 
 namespace fooocus_audit {
 
@@ -52,13 +55,36 @@ struct LoggerOptions {
   std::size_t max_event_bytes = 1u << 20;  ///< canonical event size limit (at most 16 MiB - 1 KiB)
   mode_t file_mode = 0600;
   /// Called from the writer thread when a write or sync fails (and again when it recovers, with ok),
-  /// before flush() and log() report that change. It must not call back into the logger.
+  /// before flush() and log() report that change; also when a checkpoint cannot be signed or appended to
+  /// the anchor file (logging goes on). It must not call back into the logger.
   std::function<void(const Status&)> on_error;
   /// If set, the anchor of the last durable record is saved here after every successful flush() and at
   /// close(). Keep it outside the log directory, ideally on another host.
   std::string anchor_path;
   /// Clock in microseconds since the Unix epoch (UTC); tests inject one. Default: CLOCK_REALTIME.
   std::function<std::int64_t()> clock_micros;
+
+  // Forward-secure MACs (docs/log-format.md §9).
+  /// The MAC key file: the seed from `fooocus-audit keygen` when the log is created (converted in place into
+  /// the writer's evolving state, so keep the auditor's copy first), the writer's state file afterwards.
+  /// Empty: no MACs. A log is created with or without MACs and keeps that for its whole life.
+  std::string mac_key_path;
+  std::uint64_t mac_epoch_records = 100000;             ///< records per MAC epoch, at most
+  std::chrono::milliseconds mac_epoch_interval{60000};  ///< epoch length, at most; idle epochs are sealed too
+
+  // Signed checkpoints (docs/log-format.md §10).
+  /// Signs checkpoints (LocalSigner in process, RemoteSigner in another process). Null: no checkpoints. The
+  /// writer thread calls it; a signing error is reported through on_error and the checkpoint is written
+  /// unsigned (still a resume point), so a signer outage never stops logging.
+  std::shared_ptr<CheckpointSigner> signer;
+  std::uint64_t checkpoint_records = 10000;              ///< records between checkpoints, at most
+  std::chrono::milliseconds checkpoint_interval{60000};  ///< time between checkpoints when records arrived
+  /// Anchor file (§5.2) to which every signed checkpoint is appended once the records it covers are durable.
+  /// Keep it outside the log directory, ideally on another host.
+  std::string checkpoint_anchor_path;
+  /// Called from the writer thread with every signed checkpoint once the records it covers are durable
+  /// (ship it to a witness or another host). It must not call back into the logger.
+  std::function<void(const CheckpointAnchor&)> on_checkpoint;
 };
 
 struct LoggerStats {
@@ -68,6 +94,9 @@ struct LoggerStats {
   std::uint64_t dropped = 0;       ///< events refused with Code::dropped (lossy policy only)
   std::uint64_t records = 0;       ///< records sealed so far, system records included
   std::uint64_t write_errors = 0;  ///< failed write/sync attempts
+  std::uint64_t mac_epoch = 0;     ///< current MAC epoch (0 without MACs)
+  std::uint64_t checkpoints = 0;   ///< signed checkpoints written by this logger
+  std::uint64_t checkpoints_unsigned = 0;  ///< checkpoints written without a signature (signer failed)
 };
 
 /// What open() found and quarantined (also written to the log as log.recovered).
@@ -143,6 +172,14 @@ class AuditLogger {
   void report(const Status& s);
   Status save_anchor();
   std::int64_t now_micros() const;
+  struct ResumeInfo;  // what open() learned from the newest segment
+  Status setup_keys(bool created, ResumeInfo& info);
+  Status end_epoch();
+  Status make_checkpoint();
+  /// Epoch ends and checkpoints that are due (by count, by time, or because the writer stops).
+  Status periodic(bool stopping);
+  std::chrono::steady_clock::time_point next_deadline() const;
+  bool deadline_passed() const;
 
   LoggerOptions options_;
   detail::DirLock lock_;
@@ -162,6 +199,25 @@ class AuditLogger {
   Anchor written_head_, synced_head_;
   std::chrono::steady_clock::time_point last_sync_{};
   bool dirty_ = false;              // written but not synced
+  std::string tail_;                // scratch: the part of a record after its log_id
+  detail::Sha256 unmac_hash_;       // scratch: digest of the record without its mac (§9.1)
+
+  // MACs (writer thread).
+  std::optional<mac::WriterState> mac_;
+  std::uint64_t epoch_records_ = 0;  // records sealed in the current epoch
+  std::chrono::steady_clock::time_point epoch_started_{};
+  bool epoch_failed_ = false;        // an epoch end could not complete: the writer is fatal
+
+  // Merkle tree and checkpoints (writer thread; only with a signer).
+  bool track_tree_ = false;
+  merkle::Frontier frontier_;
+  std::string cp_origin_;
+  std::uint64_t cp_base_size_ = 0;       // the tree the signer last signed (as far as this writer knows)
+  std::vector<Hash> cp_base_frontier_;
+  std::vector<Hash> cp_leaves_;          // leaf hashes since cp_base_size_
+  std::uint64_t cp_next_after_ = 0;      // next_seq_ right after the last checkpoint record
+  std::chrono::steady_clock::time_point cp_started_{};
+  std::uint64_t checkpoints_ = 0, checkpoints_unsigned_ = 0;
 
   // Shared state, guarded by mu_.
   mutable std::mutex mu_;
@@ -169,6 +225,7 @@ class AuditLogger {
   std::vector<Sealable> queue_;
   std::uint64_t accepted_ = 0, written_ = 0, durable_ = 0, dropped_ = 0, dropped_pending_ = 0;
   std::uint64_t flush_target_ = 0, records_ = 0, write_errors_ = 0;
+  std::uint64_t mac_epoch_ = 0, checkpoints_pub_ = 0, checkpoints_unsigned_pub_ = 0;  // published by the writer
   Anchor durable_head_;
   Status error_;        // current write error (retried) ...
   bool fatal_ = false;  // ... or a sync error (not retried: durability unknown)

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "fooocus_audit/detail/segment_store.hpp"
+#include "fooocus_audit/mac_key.hpp"
 #include "fooocus_audit/merkle.hpp"
 #include "fooocus_audit/record.hpp"
 
@@ -44,6 +45,12 @@ FA_INLINE std::string_view reason_name(Reason r) noexcept {
     case Reason::broken_link: return "broken_link";
     case Reason::anchor_mismatch: return "anchor_mismatch";
     case Reason::truncated_tail: return "truncated_tail";
+    case Reason::mac_missing: return "mac_missing";
+    case Reason::mac_epoch: return "mac_epoch";
+    case Reason::mac_invalid: return "mac_invalid";
+    case Reason::checkpoint_invalid: return "checkpoint_invalid";
+    case Reason::checkpoint_replayed: return "checkpoint_replayed";
+    case Reason::checkpoint_signature: return "checkpoint_signature";
   }
   return "unknown";
 }
@@ -63,6 +70,11 @@ struct Parsed {
   Hash prev{};
   Hash hash{};
   bool has_mac = false;
+  std::uint64_t mac_epoch = 0;
+  Hash mac_tag{};
+  Hash unmac{};  // SHA-256(0x00 || U): the digest the tag covers (§9.1)
+  enum class System : std::uint8_t { none, epoch_end, checkpoint, key_rotated } system = System::none;
+  std::string event;  // the event's bytes, kept only for the system records above
 };
 
 inline void parse_line(std::string_view line, std::uint64_t offset, Parsed* out) {
@@ -87,7 +99,72 @@ inline void parse_line(std::string_view line, std::uint64_t offset, Parsed* out)
   std::memcpy(out->log_id.data(), v.log_id.data(), out->log_id.size());
   out->prev = v.prev;
   out->has_mac = v.has_mac;
-  out->hash = record::chain_hash(line);
+  if (!v.has_mac) {
+    out->hash = record::chain_hash(line);
+  } else {
+    // One pass over the bulk: hash 0x00 || bytes before `mac`, then fork into the record with and without it.
+    thread_local detail::Sha256 with, without;
+    const std::uint8_t leaf = 0x00;
+    with.update(&leaf, 1);
+    with.update(line.substr(0, v.mac_begin));
+    with.copy_to(without);
+    with.update(line.substr(v.mac_begin));
+    without.update(line.substr(v.mac_end));
+    out->hash = with.final();
+    out->unmac = without.final();
+    out->mac_epoch = v.mac_epoch;
+    out->mac_tag = v.mac_tag;
+  }
+  out->system = Parsed::System::none;
+  out->event.clear();
+  if (v.event_type.size() > 4 && v.event_type.substr(0, 4) == "log.") {
+    if (v.event_type == "log.epoch_end") out->system = Parsed::System::epoch_end;
+    else if (v.event_type == "log.checkpoint") out->system = Parsed::System::checkpoint;
+    else if (v.event_type == "log.key_rotated") out->system = Parsed::System::key_rotated;
+    if (out->system != Parsed::System::none) out->event.assign(v.event.data(), v.event.size());
+  }
+}
+
+// A checkpoint anchor or record, parsed once (§10.2).
+struct CheckpointInfo {
+  std::uint64_t size = 0;
+  Hash root{};
+  std::string origin;
+  std::vector<std::string> verified_by;  // trusted key texts whose signature verified
+  std::string problem;                   // malformed note or body
+  bool bad_signature = false;
+};
+
+inline CheckpointInfo inspect_checkpoint_note(const std::string& note_text, const std::vector<note::VerifierKey>& trusted) {
+  CheckpointInfo c;
+  Result<note::Note> n = note::parse_note(note_text);
+  if (!n) {
+    c.problem = "the note is not a signed note: " + n.status().message();
+    return c;
+  }
+  Result<note::Checkpoint> body = note::parse_checkpoint(n->text);
+  if (!body) {
+    c.problem = "the note is not a checkpoint: " + body.status().message();
+    return c;
+  }
+  c.size = body->size;
+  c.root = body->root;
+  c.origin = body->origin;
+  if (!trusted.empty()) {
+    Result<note::NoteVerification> v = note::verify_note(note_text, trusted);
+    if (!v) {
+      c.problem = v.status().message();
+      return c;
+    }
+    c.verified_by = v->verified_by;
+    c.bad_signature = v->bad_signature;
+  }
+  return c;
+}
+
+inline bool origin_names_log(std::string_view origin, std::string_view log_id) {
+  return origin.size() > log_id.size() + 1 && origin.substr(origin.size() - log_id.size()) == log_id &&
+         origin[origin.size() - log_id.size() - 1] == '/';
 }
 
 struct LineRef {
@@ -149,6 +226,23 @@ struct ChainVerifier::Impl {
   bool anchor_seen = false;
   std::string log_id;
 
+  // MACs (§8.2 step 10).
+  bool mac_mode_known = false;
+  std::optional<mac::EpochKey> mac_base;  // the auditor's key: K_0 from the seed, or a writer state's K_e
+  std::optional<mac::EpochKey> mac_cur_key;
+  std::optional<mac::RecordMac> mac_cur;
+  bool mac_prev_valid = false, mac_prev_end = false;
+  std::uint64_t mac_prev_epoch = 0;
+  // A run of consecutive records whose MACs fail is one finding with a count: rewriting one record and
+  // re-linking the rest changes the bytes (the prev) every later MAC covers.
+  std::optional<Finding> mac_run;
+
+  // Checkpoints (step 11) and checkpoint anchors.
+  std::string current_key;  // VerifierKey::text() of the log's signing key (§10.5)
+  std::vector<verifier_impl::CheckpointInfo> anchor_info;
+  std::vector<std::size_t> anchor_order;  // indexes into checkpoint_anchors by tree size
+  std::size_t anchor_next = 0;
+
   // Scratch for the parallel stage.
   std::vector<verifier_impl::LineRef> lines;
   std::vector<Parsed> parsed;
@@ -157,6 +251,227 @@ struct ChainVerifier::Impl {
   explicit Impl(VerifyOptions o) : opt(std::move(o)) {
     threads = opt.threads != 0 ? opt.threads : std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
     if (opt.start_seq && *opt.start_seq != 0) tree_ok = false;
+    for (const CheckpointAnchor& a : opt.checkpoint_anchors) {
+      anchor_info.push_back(verifier_impl::inspect_checkpoint_note(a.note, opt.trusted_keys));
+      anchor_order.push_back(anchor_order.size());
+    }
+    std::stable_sort(anchor_order.begin(), anchor_order.end(),
+                     [this](std::size_t a, std::size_t b) { return anchor_info[a].size < anchor_info[b].size; });
+  }
+
+  // ---- MACs (§8.2 step 10) ----
+
+  // The tagger of `epoch`, derived forward from the key we hold; null when the key cannot reach it (an
+  // earlier epoch than a state file's) or the epoch is implausibly far ahead (never derive more than
+  // `max_steps` evolutions for one record: a hostile epoch number must not cost hours).
+  mac::RecordMac* mac_for(std::uint64_t epoch, std::uint64_t max_steps) {
+    if (mac_cur && mac_cur->epoch() == epoch) return &*mac_cur;
+    if (!mac_base) return nullptr;
+    const mac::EpochKey& from = mac_cur_key && mac_cur_key->epoch() <= epoch ? *mac_cur_key : *mac_base;
+    if (from.epoch() > epoch || epoch - from.epoch() > max_steps) return nullptr;
+    Result<mac::EpochKey> k = from.forward_to(epoch);
+    if (!k) return nullptr;
+    mac_cur_key.emplace(std::move(k.value()));
+    mac_cur.emplace(*mac_cur_key);
+    return &*mac_cur;
+  }
+
+  void check_mac(const Parsed& p, bool adjacent) {
+    if (!mac_mode_known) {
+      mac_mode_known = true;
+      sum.uses_macs = p.has_mac || !opt.mac_key_path.empty();
+      if (!opt.mac_key_path.empty()) {
+        Result<mac::EpochKey> k = mac::EpochKey::load(opt.mac_key_path, std::string_view(p.log_id.data(), p.log_id.size()));
+        if (k) mac_base.emplace(std::move(k.value()));
+        else sum.mac_key_problem = k.status().to_string();
+      }
+    }
+    if (!sum.uses_macs) {
+      if (p.has_mac) ++sum.macs_unchecked;  // a log without MACs from its start cannot check one record's
+      return;
+    }
+    if (!p.has_mac) {
+      add(Reason::mac_missing, p.seq, seg_name, p.offset,
+          fmt::format("record {} has no MAC, but this log {}", p.seq,
+                      mac_prev_valid ? "carries MACs" : "is expected to carry MACs (a MAC key was given)"));
+      return;
+    }
+    if (!sum.mac_first_epoch) sum.mac_first_epoch = p.mac_epoch;
+    sum.mac_last_epoch = p.mac_epoch;
+    // The epoch this position requires (§9.2).
+    bool epoch_ok = true;
+    std::uint64_t expect = p.mac_epoch, max_steps = 1;
+    if (mac_prev_valid) {
+      expect = mac_prev_epoch + (mac_prev_end ? 1 : 0);
+      if (adjacent) {
+        epoch_ok = p.mac_epoch == expect;
+      } else if (prev.valid && p.seq > prev.seq) {
+        epoch_ok = p.mac_epoch >= mac_prev_epoch;  // across a gap the epoch may grow, never shrink
+        max_steps = p.seq - prev.seq + 1;
+      }
+    } else if (p.seq == 0) {
+      expect = 0;
+      epoch_ok = p.mac_epoch == 0;
+    }
+    if (!epoch_ok) {
+      add(Reason::mac_epoch, p.seq, seg_name, p.offset,
+          fmt::format("record {} is sealed in MAC epoch {}, but its place in the log is in epoch {}: it was sealed "
+                      "again with another epoch's key",
+                      p.seq, p.mac_epoch, expect));
+    } else if (p.system == Parsed::System::epoch_end) {
+      const nlohmann::json ev = nlohmann::json::parse(p.event, nullptr, /*allow_exceptions=*/false);
+      if (!ev.is_object() || !ev.contains("epoch") || !ev["epoch"].is_number_unsigned() ||
+          ev["epoch"].get<std::uint64_t>() != p.mac_epoch)
+        add(Reason::mac_epoch, p.seq, seg_name, p.offset,
+            fmt::format("log.epoch_end record {} does not name its own MAC epoch {}", p.seq, p.mac_epoch));
+    }
+    mac::RecordMac* m = epoch_ok || p.mac_epoch <= expect ? mac_for(p.mac_epoch, max_steps) : nullptr;
+    if (m == nullptr) {
+      ++sum.macs_unchecked;
+    } else if (!m->check(p.unmac, p.mac_tag.data())) {
+      if (epoch_ok) {  // a wrong epoch is already one finding for this record
+        if (mac_run && adjacent && *mac_run->seq + mac_run->count == p.seq) {
+          ++mac_run->count;
+        } else {
+          flush_mac_run();
+          mac_run = Finding{Reason::mac_invalid, p.seq, false, 1, seg_name, p.offset, {}};
+        }
+      }
+    } else {
+      ++sum.macs_checked;
+      flush_mac_run();
+    }
+    mac_prev_valid = true;
+    mac_prev_epoch = p.mac_epoch;
+    mac_prev_end = p.system == Parsed::System::epoch_end;
+  }
+
+  void flush_mac_run() {
+    if (!mac_run) return;
+    Finding f = std::move(*mac_run);
+    mac_run.reset();
+    const std::uint64_t first = *f.seq;
+    add(f.reason, first, f.segment, f.offset,
+        f.count == 1 ? fmt::format("the MAC of record {} does not verify: the record was altered or forged", first)
+                     : fmt::format("the MACs of records {}..{} ({} records) do not verify: altered or forged from "
+                                   "record {} on (re-linking records after a change alters every later MAC input)",
+                                   first, first + f.count - 1, f.count, first),
+        f.count);
+  }
+
+  // ---- Checkpoints (§8.2 step 11) ----
+
+  void check_checkpoint(const Parsed& p, std::string_view pid) {
+    ++sum.checkpoints;
+    auto bad = [&](Reason r, std::string d) { add(r, p.seq, seg_name, p.offset, std::move(d)); };
+    const nlohmann::json ev = nlohmann::json::parse(p.event, nullptr, /*allow_exceptions=*/false);
+    Hash root{};
+    std::vector<Hash> nodes;
+    bool ok = ev.is_object() && ev.contains("size") && ev["size"].is_number_unsigned() && ev.contains("root") &&
+              ev["root"].is_string() && detail::parse_hash_hex(ev["root"].get<std::string>(), &root) &&
+              ev.contains("frontier") && ev["frontier"].is_array() && ev["frontier"].size() <= 64 &&
+              (!ev.contains("note") || ev["note"].is_string());
+    if (ok)
+      for (const auto& n : ev["frontier"]) {
+        Hash h{};
+        ok = ok && n.is_string() && detail::parse_hash_hex(n.get<std::string>(), &h);
+        nodes.push_back(h);
+      }
+    if (ok)
+      for (const auto& item : ev.items())
+        if (item.key() != "event_type" && item.key() != "size" && item.key() != "root" && item.key() != "frontier" &&
+            item.key() != "note")
+          ok = false;
+    if (!ok) return bad(Reason::checkpoint_invalid, fmt::format("log.checkpoint record {} is malformed", p.seq));
+    const std::uint64_t size = ev["size"].get<std::uint64_t>();
+    if (size < p.seq)
+      return bad(Reason::checkpoint_replayed,
+                 fmt::format("record {} is a checkpoint of tree size {}: an older checkpoint copied forward", p.seq,
+                             size));
+    if (size > p.seq)
+      return bad(Reason::checkpoint_invalid,
+                 fmt::format("record {} claims a checkpoint of tree size {}, beyond its own position", p.seq, size));
+    // A record already reported before this checkpoint changed the tree: its root cannot match, and saying so
+    // again at every later checkpoint would be one alteration reported many times.
+    const bool tree_clean = sum.findings_total == 0 && !pending && !mac_run;
+    if (tree_ok && tree_clean && frontier.size() == p.seq && (root != frontier.root() || nodes != frontier.nodes()))
+      return bad(Reason::checkpoint_invalid,
+                 fmt::format("checkpoint record {} states a root or frontier that records 0..{} do not have", p.seq,
+                             p.seq == 0 ? 0 : p.seq - 1));
+    if (!ev.contains("note")) {
+      ++sum.checkpoints_unsigned;
+      return;
+    }
+    const verifier_impl::CheckpointInfo c =
+        verifier_impl::inspect_checkpoint_note(ev["note"].get<std::string>(), opt.trusted_keys);
+    if (!c.problem.empty()) return bad(Reason::checkpoint_invalid, fmt::format("checkpoint record {}: {}", p.seq, c.problem));
+    if (c.size != size || c.root != root || !verifier_impl::origin_names_log(c.origin, pid))
+      return bad(Reason::checkpoint_invalid,
+                 fmt::format("the signed note of checkpoint record {} states another origin, size or root", p.seq));
+    if (opt.trusted_keys.empty()) {
+      ++sum.checkpoints_sig_unchecked;
+      sum.last_signed_checkpoint = size;
+      return;
+    }
+    if (c.bad_signature)
+      return bad(Reason::checkpoint_signature,
+                 fmt::format("checkpoint {}: a trusted key's signature does not verify (forged or altered)", size));
+    if (c.verified_by.empty())
+      return bad(Reason::checkpoint_signature,
+                 fmt::format("checkpoint {} is signed by no trusted key", size));
+    if (current_key.empty()) {
+      current_key = c.verified_by.front();
+    } else if (std::find(c.verified_by.begin(), c.verified_by.end(), current_key) == c.verified_by.end()) {
+      return bad(Reason::checkpoint_signature,
+                 fmt::format("checkpoint {} is signed by {}, but the log's signing key is {} (retired, or never "
+                             "announced by log.key_rotated)",
+                             size, key_name(c.verified_by.front()), key_name(current_key)));
+    }
+    ++sum.checkpoints_verified;
+    sum.last_signed_checkpoint = size;
+    const std::string label = key_name(current_key);
+    if (std::find(sum.signing_keys.begin(), sum.signing_keys.end(), label) == sum.signing_keys.end())
+      sum.signing_keys.push_back(label);
+  }
+
+  static std::string key_name(const std::string& key_text) {
+    Result<note::VerifierKey> k = note::parse_verifier_key(key_text);
+    return k ? note::key_label(k->name, k->id) : key_text;
+  }
+
+  void on_key_rotated(const Parsed& p) {
+    const nlohmann::json ev = nlohmann::json::parse(p.event, nullptr, /*allow_exceptions=*/false);
+    Result<note::VerifierKey> k = Status(Code::invalid_argument, "missing new_key");
+    if (ev.is_object() && ev.contains("new_key") && ev["new_key"].is_string())
+      k = note::parse_verifier_key(ev["new_key"].get<std::string>());
+    if (!k || !ev.contains("old_key") || !ev["old_key"].is_string())
+      return add(Reason::checkpoint_invalid, p.seq, seg_name, p.offset,
+                 fmt::format("log.key_rotated record {} is malformed", p.seq));
+    current_key = k->text();
+  }
+
+  // A checkpoint anchor whose tree size the records read have just reached (root = their Merkle root).
+  void check_anchor(std::size_t i, const Hash& root) {
+    ++sum.checkpoint_anchors_checked;
+    const CheckpointAnchor& a = opt.checkpoint_anchors[i];
+    const verifier_impl::CheckpointInfo& c = anchor_info[i];
+    const std::uint64_t at = c.size == 0 ? 0 : c.size - 1;
+    auto bad = [&](Reason r, std::string d) { add(r, at, seg_name, seg_offset, std::move(d)); };
+    if (!c.problem.empty()) return bad(Reason::anchor_mismatch, fmt::format("checkpoint anchor {}: {}", i + 1, c.problem));
+    if (a.log_id != log_id || !verifier_impl::origin_names_log(c.origin, log_id))
+      return bad(Reason::anchor_mismatch,
+                 fmt::format("checkpoint anchor {} is for log {} (origin {}), this log is {}", i + 1, a.log_id, c.origin,
+                             log_id));
+    if (!opt.trusted_keys.empty() && (c.bad_signature || c.verified_by.empty()))
+      return bad(Reason::checkpoint_signature,
+                 fmt::format("checkpoint anchor {} (tree size {}) {}", i + 1, c.size,
+                             c.bad_signature ? "has a trusted key's signature that does not verify"
+                                             : "is signed by no trusted key"));
+    if (root != c.root)
+      bad(Reason::anchor_mismatch,
+          fmt::format("records 0..{} have Merkle root {}, checkpoint anchor {} says {}: the log was rewritten, rolled "
+                      "back or forked",
+                      at, detail::to_hex(root), i + 1, detail::to_hex(c.root)));
   }
 
   void add(Reason reason, std::optional<std::uint64_t> seq, const std::string& segment, std::uint64_t offset,
@@ -235,7 +550,6 @@ struct ChainVerifier::Impl {
     const std::string_view pid(p.log_id.data(), p.log_id.size());
     const std::string_view ts(p.ts.data(), p.ts.size());
     ++sum.records;
-    if (p.has_mac) ++sum.macs_unchecked;
     // A record reported under steps 6-8 (or with a wrong genesis link) is not used to judge its links (step 9).
     bool flagged = false;
     auto flag = [&](Reason reason, std::uint64_t seq, std::string detail) {
@@ -319,9 +633,22 @@ struct ChainVerifier::Impl {
     }
     if (checkable && !link_ok && !explained) pending = Break{prev, {}};
 
-    // Merkle tree and anchor.
-    if (tree_ok && p.seq == frontier.size()) frontier.append(p.hash);
-    else tree_ok = false;
+    // MACs and checkpoints (steps 10, 11).
+    check_mac(p, adjacent);
+    if (p.system == Parsed::System::checkpoint) check_checkpoint(p, pid);
+    else if (p.system == Parsed::System::key_rotated) on_key_rotated(p);
+
+    // Merkle tree and anchors.
+    if (tree_ok && p.seq == frontier.size()) {
+      frontier.append(p.hash);
+      while (anchor_next < anchor_order.size() && anchor_info[anchor_order[anchor_next]].size <= frontier.size()) {
+        const std::size_t i = anchor_order[anchor_next++];
+        if (anchor_info[i].size == frontier.size()) check_anchor(i, frontier.root());
+        else if (anchor_info[i].size == 0) check_anchor(i, merkle::empty_root());
+      }
+    } else {
+      tree_ok = false;
+    }
     if (opt.anchor && p.seq == opt.anchor->seq) {
       anchor_seen = true;
       if (p.hash != opt.anchor->head)
@@ -465,11 +792,32 @@ struct ChainVerifier::Impl {
   }
 
   VerifySummary finish() {
+    flush_mac_run();
     if (pending) {
       const bool confirmed = opt.anchor && opt.anchor->seq == pending->r.seq && opt.anchor->head == pending->r.hash;
       resolve_pending(confirmed, confirmed);
     }
     for (const verifier_impl::Missing& m : missing) report_missing(m);
+    // Checkpoint anchors the records never reached.
+    for (; anchor_next < anchor_order.size(); ++anchor_next) {
+      const std::size_t i = anchor_order[anchor_next];
+      const verifier_impl::CheckpointInfo& c = anchor_info[i];
+      const std::uint64_t have = sum.last_seq ? *sum.last_seq + 1 : 0;
+      if (c.problem.empty() && c.size == 0 && sum.records == 0) {
+        check_anchor(i, merkle::empty_root());
+      } else if (!c.problem.empty() || (!log_id.empty() && opt.checkpoint_anchors[i].log_id != log_id)) {
+        check_anchor(i, Hash{});
+      } else if (have < c.size) {
+        ++sum.checkpoint_anchors_checked;
+        add(Reason::truncated_tail, have, seg_name, seg_offset,
+            fmt::format("the log ends {}, but checkpoint anchor {} covers {} records: {} records were removed from "
+                        "the end",
+                        sum.last_seq ? fmt::format("at seq {}", *sum.last_seq) : std::string("before any record"), i + 1,
+                        c.size, c.size - have),
+            c.size - have);
+      }
+      // Otherwise damage earlier in the log (already reported) kept the tree from reaching this size.
+    }
     if (opt.anchor) {
       sum.anchor_checked = true;
       if (!log_id.empty() && opt.anchor->log_id != log_id) {
@@ -558,6 +906,55 @@ FA_INLINE Result<VerifySummary> ChainVerifier::verify_path(const std::string& pa
   return finish();
 }
 
+namespace verifier_impl {
+// What was checked and what could not be (docs/log-format.md §8.3), one line per guarantee.
+inline std::string guarantees_mac(const VerifySummary& s) {
+  if (!s.mac_key_problem.empty()) return "NOT CHECKED: the MAC key could not be used (" + s.mac_key_problem + ")";
+  if (!s.uses_macs && s.macs_unchecked > 0)
+    return fmt::format("NOT CHECKED: the log has no MACs from its start, yet {} record(s) carry one", s.macs_unchecked);
+  if (!s.uses_macs) return "none in this log (checked: chain only)";
+  if (s.macs_checked > 0 && s.macs_unchecked == 0)
+    return fmt::format("checked: {} record MACs verified, epochs {}..{}", s.macs_checked, s.mac_first_epoch.value_or(0),
+                       s.mac_last_epoch.value_or(0));
+  if (s.macs_checked > 0)
+    return fmt::format("partly checked: {} verified, {} not checkable with this key", s.macs_checked, s.macs_unchecked);
+  return fmt::format("NOT CHECKED: {} records carry MACs (epochs {}..{}); give the seed with --mac-key", s.macs_unchecked,
+                     s.mac_first_epoch.value_or(0), s.mac_last_epoch.value_or(0));
+}
+inline std::string guarantees_checkpoints(const VerifySummary& s) {
+  if (s.checkpoints == 0) return "none in this log";
+  std::string out;
+  if (s.checkpoints_verified > 0) {
+    out = fmt::format("checked: {} signed checkpoint(s) verified (key {})", s.checkpoints_verified,
+                      fmt::join(s.signing_keys, ", "));
+  } else if (s.checkpoints_sig_unchecked > 0) {
+    out = fmt::format("NOT CHECKED: {} signed checkpoint(s), signatures not checked; give trusted keys with --key",
+                      s.checkpoints_sig_unchecked);
+  } else {
+    out = "no signed checkpoint";
+  }
+  if (s.checkpoints_unsigned > 0) out += fmt::format("; {} unsigned (signer unavailable)", s.checkpoints_unsigned);
+  // The checkpoint record of size N is record N itself: the records it does not cover come after it.
+  if (s.last_signed_checkpoint && s.last_seq && *s.last_seq > *s.last_signed_checkpoint)
+    out += fmt::format("; {} record(s) after the last signed checkpoint (size {}) are covered by the chain{} only",
+                       *s.last_seq - *s.last_signed_checkpoint, *s.last_signed_checkpoint,
+                       s.uses_macs ? " and MACs" : "");
+  return out;
+}
+
+inline std::string summary_guarantees_text(const VerifySummary& s) {
+  std::string out;
+  out += "chain        checked\n";
+  out += fmt::format("macs         {}\n", verifier_impl::guarantees_mac(s));
+  out += fmt::format("checkpoints  {}\n", verifier_impl::guarantees_checkpoints(s));
+  if (s.checkpoint_anchors_checked > 0)
+    out += fmt::format("anchors      {} checkpoint anchor(s) compared with the log\n", s.checkpoint_anchors_checked);
+  else if (!s.anchor_checked)
+    out += "anchors      NOT CHECKED: none given (deleting the newest records is detected only with an anchor)\n";
+  return out;
+}
+}  // namespace verifier_impl
+
 FA_INLINE std::string format_summary_text(const VerifySummary& s) {
   std::string out;
   if (s.intact) {
@@ -580,7 +977,7 @@ FA_INLINE std::string format_summary_text(const VerifySummary& s) {
   if (s.head) out += fmt::format("head         {} (seq {})\n", detail::to_hex(*s.head), *s.last_seq);
   if (s.merkle_root) out += fmt::format("merkle root  {} (tree size {})\n", detail::to_hex(*s.merkle_root), s.tree_size);
   if (s.anchor_checked) out += fmt::format("anchor       {}\n", s.intact ? "consistent" : "checked (see findings)");
-  if (s.macs_unchecked) out += fmt::format("note         {} record MACs present but not checked\n", s.macs_unchecked);
+  out += verifier_impl::summary_guarantees_text(s);
   return out;
 }
 
@@ -601,6 +998,22 @@ FA_INLINE std::string format_summary_json(const VerifySummary& s) {
   j["tree_size"] = s.tree_size;
   j["anchor_checked"] = s.anchor_checked;
   j["macs_unchecked"] = s.macs_unchecked;
+  j["uses_macs"] = s.uses_macs;
+  j["macs_checked"] = s.macs_checked;
+  j["mac_first_epoch"] = s.mac_first_epoch ? nlohmann::json(*s.mac_first_epoch) : nlohmann::json(nullptr);
+  j["mac_last_epoch"] = s.mac_last_epoch ? nlohmann::json(*s.mac_last_epoch) : nlohmann::json(nullptr);
+  j["mac_key_problem"] = s.mac_key_problem;
+  j["checkpoints"] = s.checkpoints;
+  j["checkpoints_verified"] = s.checkpoints_verified;
+  j["checkpoints_sig_unchecked"] = s.checkpoints_sig_unchecked;
+  j["checkpoints_unsigned"] = s.checkpoints_unsigned;
+  j["last_signed_checkpoint"] =
+      s.last_signed_checkpoint ? nlohmann::json(*s.last_signed_checkpoint) : nlohmann::json(nullptr);
+  j["signing_keys"] = s.signing_keys;
+  j["checkpoint_anchors_checked"] = s.checkpoint_anchors_checked;
+  j["guarantees"] = {{"chain", "checked"},
+                     {"macs", verifier_impl::guarantees_mac(s)},
+                     {"checkpoints", verifier_impl::guarantees_checkpoints(s)}};
   j["findings_total"] = s.findings_total;
   nlohmann::json fs = nlohmann::json::array();
   for (const Finding& f : s.findings) {

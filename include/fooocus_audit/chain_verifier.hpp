@@ -14,6 +14,7 @@
 #include "fooocus_audit/anchor.hpp"
 #include "fooocus_audit/common.hpp"
 #include "fooocus_audit/detail/crypto.hpp"
+#include "fooocus_audit/signed_note.hpp"
 
 namespace fooocus_audit {
 
@@ -37,6 +38,12 @@ enum class Reason {
   broken_link,
   anchor_mismatch,
   truncated_tail,
+  mac_missing,           ///< a record without `mac` in a log that uses MACs (§8.2 step 10)
+  mac_epoch,             ///< a record sealed in the wrong MAC epoch for its position (re-sealed with a later key)
+  mac_invalid,           ///< the MAC tag does not verify under the epoch key
+  checkpoint_invalid,    ///< a log.checkpoint record that is malformed or does not match the records (step 11)
+  checkpoint_replayed,   ///< an old checkpoint copied forward (its size is below its position)
+  checkpoint_signature,  ///< no valid signature by a trusted key, a bad one, or by a key the log retired
 };
 
 std::string_view reason_name(Reason r) noexcept;
@@ -63,7 +70,19 @@ struct VerifySummary {
   std::optional<Hash> head;         ///< chain hash of the last record read
   std::optional<Hash> merkle_root;  ///< RFC 6962 root, when the records read are exactly 0..tree_size-1
   std::uint64_t tree_size = 0;
-  std::uint64_t macs_unchecked = 0;  ///< records carrying a `mac` (keyed-MAC checks are a later feature)
+  // What was checked (docs/log-format.md §8.3).
+  bool uses_macs = false;            ///< the log carries MACs (or the verifier was told to expect them)
+  std::uint64_t macs_checked = 0;    ///< tags verified with the key
+  std::uint64_t macs_unchecked = 0;  ///< records carrying a `mac` that could not be checked (no key, or an epoch before the key's)
+  std::optional<std::uint64_t> mac_first_epoch, mac_last_epoch;  ///< epochs seen
+  std::string mac_key_problem;       ///< why a given MAC key could not be used (then MACs count as unchecked)
+  std::uint64_t checkpoints = 0;               ///< log.checkpoint records read
+  std::uint64_t checkpoints_verified = 0;      ///< ... whose signature verified with a trusted key
+  std::uint64_t checkpoints_sig_unchecked = 0; ///< ... signed, but no trusted keys were given
+  std::uint64_t checkpoints_unsigned = 0;      ///< ... without a note (the signer was unavailable)
+  std::optional<std::uint64_t> last_signed_checkpoint;  ///< size of the newest signed checkpoint record
+  std::vector<std::string> signing_keys;       ///< key labels (name+id) of checkpoint signatures verified
+  std::uint64_t checkpoint_anchors_checked = 0;  ///< checkpoint anchors compared with the log
   bool anchor_checked = false;
   std::vector<Finding> findings;     ///< at most VerifyOptions::max_findings
   std::uint64_t findings_total = 0;  ///< including those not kept
@@ -77,6 +96,13 @@ struct VerifyOptions {
   /// Threads for parsing and hashing (the sequential chain checks stay on the caller's thread).
   /// 0: one per core, at most 4.
   unsigned threads = 0;
+  /// Signed checkpoints kept outside the log (§5.2): prove the log extends each of them.
+  std::vector<CheckpointAnchor> checkpoint_anchors;
+  /// Keys whose checkpoint signatures are trusted (§10.5). Empty: signatures are not checked.
+  std::vector<note::VerifierKey> trusted_keys;
+  /// The auditor's MAC seed file (or a writer state file: checks from its epoch on). Empty: MACs not checked.
+  /// With a key, a log without MACs is reported (mac_missing).
+  std::string mac_key_path;
 };
 
 /// Single-use streaming verifier. Feed segments in order (begin_segment, feed*, end_segment), then finish().

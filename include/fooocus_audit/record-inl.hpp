@@ -337,7 +337,21 @@ FA_INLINE ParseResult parse(std::string_view bytes, View* out) {
         return fail(ParseError::bad_record, at, "log_id is not 32 lowercase hex characters");
       seen |= 2u;
     } else if (key == "mac") {
-      if (val.empty() || val.front() != '{') return fail(ParseError::bad_record, at, "mac is not an object");
+      // Canonical JCS leaves exactly one spelling: {"epoch":<uint>,"tag":"<64 hex>"}.
+      constexpr std::string_view kOpen = R"({"epoch":)", kTag = R"(,"tag":")", kClose = R"("})";
+      const std::size_t comma = val.find(',');
+      std::string_view hex;
+      if (val.substr(0, kOpen.size()) != kOpen || comma == std::string_view::npos ||
+          !parse_uint(val.substr(kOpen.size(), comma - kOpen.size()), &out->mac_epoch) ||
+          val.substr(comma, kTag.size()) != kTag || val.size() != comma + kTag.size() + 64 + kClose.size() ||
+          val.substr(val.size() - kClose.size()) != kClose ||
+          !detail::parse_hash_hex(val.substr(comma + kTag.size(), 64), &out->mac_tag))
+        return fail(ParseError::bad_record, at, R"(mac is not {"epoch":<integer>,"tag":"<64 hex>"})");
+      // `key` points inside the quotes of "mac": the member starts at the comma before its opening quote.
+      out->mac_begin = offset_of(key) - 2;
+      out->mac_end = at + val.size();
+      if (out->mac_begin == 0 || bytes[out->mac_begin] != ',')
+        return fail(ParseError::bad_record, at, "mac is not where the record format puts it");
       out->has_mac = true;
     } else if (key == "prev") {
       std::string_view hex;

@@ -76,6 +76,11 @@ struct View {
   std::string_view event;       ///< raw canonical bytes of the event object
   std::string_view event_type;  ///< raw (unescaped-valid) event type
   bool has_mac = false;
+  /// The `mac` member (docs/log-format.md §9), when has_mac: its epoch and tag, and the byte range
+  /// [mac_begin, mac_end) of `,"mac":{...}` inside the record, which removed leaves the bytes U the tag covers.
+  std::uint64_t mac_epoch = 0;
+  Hash mac_tag{};
+  std::size_t mac_begin = 0, mac_end = 0;
 };
 
 struct ParseResult {

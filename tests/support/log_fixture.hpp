@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "fooocus_audit/fooocus_audit.hpp"
+#include "describe.hpp"
 #include "files.hpp"
 
 namespace fa_test {
@@ -92,18 +93,21 @@ struct Rec {
   std::uint64_t seq = 0;
   std::string ts;
   fa::Hash prev{};
+  std::string mac;  ///< the record's `,"mac":{...}` member as written, or empty (kept as is by build())
 };
 
 inline Rec parse_rec(std::string_view line) {
   fa::record::View v;
   const fa::record::ParseResult r = fa::record::parse(line, &v);
   if (!r) throw std::runtime_error("not a record: " + r.detail);
-  return {std::string(v.event), std::string(v.log_id), v.seq, std::string(v.ts), v.prev};
+  std::string mac = v.has_mac ? std::string(line.substr(v.mac_begin, v.mac_end - v.mac_begin)) : std::string();
+  return {std::string(v.event), std::string(v.log_id), v.seq, std::string(v.ts), v.prev, std::move(mac)};
 }
 
 inline std::string build(const Rec& r) {
   std::string out;
   fa::record::append_record(out, r.event, r.log_id, r.prev, r.seq, r.ts);
+  if (!r.mac.empty()) out.insert(out.rfind(R"(,"prev":")"), r.mac);  // JCS: mac between log_id and prev
   return out;
 }
 
@@ -275,17 +279,6 @@ inline std::vector<fa::Finding> with_reason(const fa::VerifySummary& s, fa::Reas
   return out;
 }
 
-/// "reason seq@segment+offset; ..." for failure messages.
-inline std::string describe(const fa::VerifySummary& s) {
-  std::ostringstream o;
-  o << (s.intact ? "intact" : "NOT intact") << ", " << s.findings_total << " finding(s):";
-  for (const fa::Finding& f : s.findings) {
-    o << "\n  " << fa::reason_name(f.reason) << " seq=" << (f.seq ? std::to_string(*f.seq) : "-")
-      << (f.seq_inferred ? "?" : "") << " count=" << f.count << " " << f.segment << "@" << f.offset << ": "
-      << f.detail;
-  }
-  return o.str();
-}
 
 /// An anchor for record `last` taken from a verified, intact log.
 inline fa::Anchor anchor_of(const fa::VerifySummary& s) {

@@ -27,6 +27,7 @@
 #include "fooocus_audit/audit_logger.hpp"
 #include "fooocus_audit/chain_verifier.hpp"
 #include "fooocus_audit/detail/segment_store.hpp"
+#include "describe.hpp"
 #include "files.hpp"
 
 namespace fa_test {
@@ -132,10 +133,6 @@ inline fooocus_audit::VerifySummary verify(const std::string& dir,
   return r.value();
 }
 
-/// Findings as text, for failure messages.
-inline std::string describe(const fooocus_audit::VerifySummary& s) {
-  return fooocus_audit::format_summary_text(s);
-}
 
 /// Options for a test log in `dir`: defaults, except a short group-commit interval.
 inline fooocus_audit::LoggerOptions options_for(const std::string& dir) {
