@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // fooocus_demo: a realistic Fooocus workload written to a local audit log (the embedded default: no
-// server), verified, then tampered with in copies to show the verifier pinpointing each change.
+// server) with forward-secure MACs and Ed25519-signed checkpoints, verified with the auditor's keys, then
+// tampered with in copies to show the verifier pinpointing each change — including an intruder who
+// recomputes every hash — and one generation proven offline with a one-record proof bundle.
 //
 //   fooocus_demo [--out DIR] [--requests N] [--seed S]
 //
@@ -235,10 +237,20 @@ fs::path copy_log(const fs::path& from, const fs::path& to) {
   return to;
 }
 
+// What the auditor holds, off the log host: the MAC seed and the trusted checkpoint key.
+struct AuditorKeys {
+  std::string seed_path;
+  fa::note::VerifierKey verifier;
+};
+
 bool expect(const fs::path& dir, const std::optional<fa::Anchor>& anchor, fa::Reason reason, std::uint64_t seq,
-            const std::string& title) {
+            const std::string& title, const AuditorKeys* keys = nullptr) {
   fa::VerifyOptions opt;
   opt.anchor = anchor;
+  if (keys != nullptr) {
+    opt.mac_key_path = keys->seed_path;
+    opt.trusted_keys = {keys->verifier};
+  }
   fa::ChainVerifier v(opt);
   auto r = v.verify_path(dir.string());
   if (!r) {
@@ -247,7 +259,8 @@ bool expect(const fs::path& dir, const std::optional<fa::Anchor>& anchor, fa::Re
   }
   bool found = false;
   for (const fa::Finding& f : r->findings) found |= f.reason == reason && f.seq == seq;
-  fmt::print("\n== {}\n   verifier on {}{}:\n", title, dir.string(), anchor ? " with the anchor" : "");
+  fmt::print("\n== {}\n   verifier on {}{}{}:\n", title, dir.string(), anchor ? " with the anchor" : "",
+             keys != nullptr ? " with the MAC seed and the trusted key" : " (chain only)");
   std::size_t shown = 0;
   for (const fa::Finding& f : r->findings)
     if (++shown <= 5) fmt::print("   -> {} at seq {}{} in {} @ byte {}: {}\n", fa::reason_name(f.reason), f.seq ? *f.seq : 0,
@@ -278,10 +291,29 @@ int main(int argc, char** argv) {
   }
   const fs::path root = fs::absolute(out);
   const fs::path log_dir = root / "log", outputs = root / "outputs", anchor_path = root / "anchor.json";
+  const fs::path keys_dir = root / "keys", checkpoints_path = root / "checkpoints.anchor";
   fs::remove_all(log_dir);
   fs::remove_all(outputs);
+  fs::remove_all(keys_dir);
+  fs::remove(checkpoints_path);
   fs::create_directories(outputs);
+  fs::create_directories(keys_dir);
+  fs::permissions(keys_dir, fs::perms::owner_all);
   std::mt19937_64 rng(seed);
+
+  // Keys, as `fooocus-audit keygen` makes them: a MAC seed (the auditor keeps a copy; the writer's copy is
+  // turned into its evolving key in place) and an Ed25519 checkpoint key. In production the signing key lives
+  // in another process or host (examples/separate_signer.cpp); here it signs in process.
+  AuditorKeys auditor;
+  auditor.seed_path = (keys_dir / "auditor-mac.key").string();
+  const std::string writer_key = (keys_dir / "writer-mac.key").string();
+  auto mac_seed = fa::mac::Seed::generate();
+  if (!check(mac_seed.status(), "MAC seed") || !check(mac_seed->save(auditor.seed_path), "save seed") ||
+      !check(mac_seed->save(writer_key), "save seed"))
+    return 1;
+  auto signing_key = fa::note::SigningKey::generate("demo.example/fooocus");
+  if (!check(signing_key.status(), "signing key")) return 1;
+  auditor.verifier = signing_key->verifier();
 
   fmt::print("fooocus_audit {} demo: {} simulated Fooocus requests from {} users in {} tenants\n",
              FOOOCUS_AUDIT_VERSION_STRING, requests, std::size(kUsers), 4);
@@ -290,24 +322,38 @@ int main(int argc, char** argv) {
   opt.durability = fa::Durability::group_commit;
   opt.max_segment_bytes = 512 * 1024;  // small segments so the demo shows rotation
   opt.anchor_path = anchor_path.string();
+  opt.mac_key_path = writer_key;
+  opt.signer = std::make_shared<fa::LocalSigner>(std::move(signing_key.value()));
+  opt.checkpoint_records = 1000;
+  opt.checkpoint_anchor_path = checkpoints_path.string();
   const auto t0 = std::chrono::steady_clock::now();
   auto logger = fa::AuditLogger::open(opt);
   if (!logger) {
     fmt::print(stderr, "demo: {}\n", logger.status().to_string());
     return 1;
   }
+  if (!check(fa::note::save_verifier_key((keys_dir / "verifier.key").string(), auditor.verifier), "save key"))
+    return 1;
   Workload w;
   if (!run_workload(**logger, outputs.string(), requests, rng, &w)) return 1;
   if (!check((*logger)->flush(), "flush") || !check((*logger)->close(), "close")) return 1;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("logged {} events ({} generations, {} failed, {} cancelled, {} NSFW) in {:.2f} s, group commit 10 ms\n",
              w.events, w.generations, w.failed, w.cancelled, w.nsfw, secs);
-  fmt::print("log:    {} ({} segments)\nanchor: {} (keep a copy off this host)\n", log_dir.string(),
-             segments_of(log_dir).size(), anchor_path.string());
+  fmt::print("log:    {} ({} segments)\nanchor: {} and {} (keep copies off this host)\nkey:    {}\n",
+             log_dir.string(), segments_of(log_dir).size(), anchor_path.string(), checkpoints_path.string(),
+             auditor.verifier.text());
 
   auto anchor = fa::Anchor::load(anchor_path.string());
   if (!check(anchor.status(), "load anchor")) return 1;
-  fa::ChainVerifier verifier(fa::VerifyOptions{anchor.value(), std::nullopt, 1000, 0});
+  auto checkpoints = fa::AnchorSet::load(checkpoints_path.string());
+  if (!check(checkpoints.status(), "load checkpoint anchors")) return 1;
+  fa::VerifyOptions vopt;
+  vopt.anchor = anchor.value();
+  vopt.checkpoint_anchors = checkpoints->checkpoints;
+  vopt.mac_key_path = auditor.seed_path;
+  vopt.trusted_keys = {auditor.verifier};
+  fa::ChainVerifier verifier(vopt);
   auto summary = verifier.verify_path(log_dir.string());
   if (!summary) return check(summary.status(), "verify"), 1;
   summary->findings.resize(std::min<std::size_t>(summary->findings.size(), 10));
@@ -374,10 +420,60 @@ int main(int argc, char** argv) {
                "    that is why the anchor is kept off this host)\n",
                r && r->intact ? "INTACT" : "not intact");
   }
+  // 5. An intruder with root rewrites a generation record and recomputes every hash after it. The chain
+  //    verifies again; the MAC of the record (under a key wiped epochs ago) does not.
+  {
+    const fs::path dir = copy_log(log_dir, root / "tampered-rewrite");
+    auto target = find_record(dir, 0.3, "image_generation");
+    if (!target) return missing("image_generation");
+    std::string before;  // the previous line, once known
+    bool on = false;
+    for (const fs::path& seg : segments_of(dir)) {
+      auto lines = read_lines(seg);
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        std::string& l = lines[i];
+        if (seg == target->segment && i == target->index) {
+          on = true;
+          l[l.find("\"prompt_sanitized\":\"") + 20] ^= 0x20;
+        } else if (on) {  // re-link to the rewritten predecessor, as anyone can: the chain is public computation
+          const std::size_t at = l.rfind("\"prev\":\"") + 8;
+          l.replace(at, 64, fa::detail::to_hex(fa::record::chain_hash(before)));
+        }
+        before = l;
+      }
+      write_lines(seg, lines);
+    }
+    ok &= expect(dir, std::nullopt, fa::Reason::mac_invalid, target->seq,
+                 fmt::format("Record {} rewritten and every later hash recomputed", target->seq), &auditor);
+  }
+  // 6. One generation proven to an auditor who has neither the log nor any secret: the record, its Merkle
+  //    inclusion proof and the signed checkpoint in one JSON file, checked offline with the public key.
+  {
+    auto target = find_record(log_dir, 0.5, "image_generation");
+    if (!target) return missing("image_generation");
+    auto bundle = fa::make_inclusion_bundle(log_dir.string(), target->seq);
+    if (!check(bundle.status(), "prove")) return 1;
+    const fs::path proof_path = root / fmt::format("proof-{}.json", target->seq);
+    std::ofstream(proof_path, std::ios::binary | std::ios::trunc) << bundle.value() << '\n';
+    auto verdict = fa::check_bundle(bundle.value(), {auditor.verifier});
+    if (!check(verdict.status(), "check proof")) return 1;
+    fmt::print("\n== A one-record proof bundle for generation record {} ({} bytes): {}\n", target->seq,
+               bundle->size(), proof_path.string());
+    for (const std::string& c : verdict->checked) fmt::print("   checked: {}\n", c);
+    fmt::print("   {}\n", verdict->ok ? "VALID: the record is in the signed log" : "INVALID: " + verdict->detail);
+    ok &= verdict->ok;
+    std::string tampered = bundle.value();
+    tampered[tampered.find("prompt_sanitized") + 21] ^= 0x20;
+    auto bad = fa::check_bundle(tampered, {auditor.verifier});
+    fmt::print("   the same bundle with one byte of the prompt changed: {}\n",
+               bad && !bad->ok ? "INVALID (" + bad->reason + ")" : "accepted?!");
+    ok &= bad && !bad->ok;
+  }
   fmt::print("\n{}\nTry it yourself (from the repository root, after scripts/demo.sh):\n"
-             "  build/fooocus-audit verify {} --anchor {}\n",
+             "  build/fooocus-audit verify {} --key {} --mac-key {} --anchor {}\n",
              ok ? "DEMO OK: the log verified and every tampering was pinpointed."
                 : "DEMO FAILED: see above.",
-             (root / "tampered-edit").string(), anchor_path.string());
+             (root / "tampered-rewrite").string(), (keys_dir / "verifier.key").string(), auditor.seed_path,
+             checkpoints_path.string());
   return ok ? 0 : 1;
 }
