@@ -22,6 +22,9 @@
 #include <vector>
 
 #include "fooocus_audit/audit_logger.hpp"
+#include "fooocus_audit/chain_verifier.hpp"
+#include "fooocus_audit/mac_key.hpp"
+#include "fooocus_audit/signer.hpp"
 #include "fooocus_audit/detail/crypto.hpp"
 #include "fooocus_audit/record.hpp"
 #include "support/logger_support.hpp"
@@ -277,4 +280,94 @@ TEST_CASE("crash: SIGKILLed writers lose no acknowledged event and the log reope
             << killed_before_ready << " kills before the log was open, " << fa_test::segments(dir).size()
             << " segments" << std::endl;
   CHECK(acked_total > 0);
+}
+
+// The keyed writer under SIGKILL (docs/log-format.md §9.2): an epoch end is durable before the key file moves
+// on, so whatever moment the kill lands on, the next writer finds the log and its key file in agreement, and
+// the whole log verifies with the auditor's seed and public key, checkpoints and anchors included.
+TEST_CASE("crash: SIGKILLed keyed writers keep the MAC epochs and checkpoints verifiable") {
+  const std::uint64_t seed = env_or("FA_CRASH_SEED", std::random_device{}());
+  const std::uint64_t kills = env_or("FA_CRASH_KILLS", 54) / 3;
+  std::cout << "crash (keyed): seed " << seed << ", " << kills << " kills" << std::endl;
+  INFO("FA_CRASH_SEED=" << seed);
+  std::mt19937_64 rng(seed);
+
+  fa_test::TempDir tmp("fa-crash-keys");
+  const std::string dir = tmp / "log";
+  const std::string auditor_seed = tmp / "auditor-mac.key", writer_key = tmp / "writer-mac.key";
+  const std::string signing = tmp / "signing.key", anchor = tmp / "checkpoints.anchor";
+  {
+    auto s = fooocus_audit::mac::Seed::generate();
+    REQUIRE(s);
+    REQUIRE(s->save(auditor_seed));
+    REQUIRE(s->save(writer_key));
+    auto k = fooocus_audit::note::SigningKey::generate("crash.example/fooocus");
+    REQUIRE(k);
+    REQUIRE(k->save(signing));
+  }
+  ::setenv("FA_CRASH_MAC_KEY", writer_key.c_str(), 1);
+  ::setenv("FA_CRASH_SIGNING_KEY", signing.c_str(), 1);
+  ::setenv("FA_CRASH_ANCHOR", anchor.c_str(), 1);
+  const std::string helper = std::string(FA_TEST_HELPER_DIR) + "/crash_writer";
+  const char* const modes[] = {"none", "group_commit", "always"};
+  std::uint64_t ready_runs = 0;
+  for (std::uint64_t k = 0; k < kills; ++k) {
+    const bool early = k % 4 == 3;
+    const auto delay = std::chrono::milliseconds(early ? rng() % 15 : 5 + rng() % 56);
+    INFO("kill " << k << (early ? " from spawn " : " after ready ") << delay.count() << " ms");
+    const Spawned child = spawn_writer({helper, dir, modes[k % 3], std::to_string(k), std::to_string(1 + rng() % 16),
+                                        std::to_string(64 * 1024)});
+    std::string partial;
+    std::vector<std::string> lines;
+    if (early) {
+      read_lines_until(child.out, Clock::now() + delay, partial, lines);
+    } else if (read_lines_until(child.out, Clock::now() + std::chrono::seconds(60), partial, lines, true)) {
+      read_lines_until(child.out, Clock::now() + delay, partial, lines);
+    }
+    ::kill(child.pid, SIGKILL);
+    while (read_lines_until(child.out, Clock::now() + std::chrono::seconds(60), partial, lines)) {
+    }
+    ::close(child.out);
+    int status = 0;
+    while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    REQUIRE(WIFSIGNALED(status));  // an exit means the writer refused to open or failed
+    for (const std::string& l : lines) ready_runs += l == "ready";
+  }
+  ::unsetenv("FA_CRASH_MAC_KEY");
+  ::unsetenv("FA_CRASH_SIGNING_KEY");
+  ::unsetenv("FA_CRASH_ANCHOR");
+  REQUIRE(ready_runs > 0);
+
+  // One clean open and close quarantines the last torn tail and seals a final checkpoint.
+  {
+    fooocus_audit::LoggerOptions o = fa_test::options_for(dir);
+    o.mac_key_path = writer_key;
+    o.mac_epoch_records = 25;
+    auto key = fooocus_audit::note::SigningKey::load(signing);
+    REQUIRE(key);
+    o.signer = std::make_shared<fooocus_audit::LocalSigner>(std::move(key.value()));
+    o.checkpoint_anchor_path = anchor;
+    auto lg = fa_test::must_open(o);
+    REQUIRE(lg->close());
+  }
+  fooocus_audit::VerifyOptions v;
+  v.mac_key_path = auditor_seed;
+  auto verifier_key = fooocus_audit::note::SigningKey::load(signing);
+  REQUIRE(verifier_key);
+  v.trusted_keys = {verifier_key->verifier()};
+  auto anchors = fooocus_audit::AnchorSet::load(anchor);
+  REQUIRE(anchors);
+  v.checkpoint_anchors = anchors->checkpoints;
+  fooocus_audit::ChainVerifier verifier(v);
+  auto r = verifier.verify_path(dir);
+  REQUIRE(r);
+  INFO(fa_test::describe(r.value()));
+  std::cout << "crash (keyed): " << r->records << " records, epochs " << r->mac_first_epoch.value_or(0) << ".."
+            << r->mac_last_epoch.value_or(0) << ", " << r->checkpoints_verified << " signed checkpoints, "
+            << r->checkpoint_anchors_checked << " anchors" << std::endl;
+  CHECK(r->intact);
+  CHECK(r->macs_checked == r->records);
+  CHECK(r->checkpoints_verified >= 1);
+  CHECK(r->checkpoint_anchors_checked == anchors->checkpoints.size());
 }

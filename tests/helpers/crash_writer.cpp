@@ -7,6 +7,9 @@
 // alternating GenerationEvents (request_id "r<run>-n<n>") and JSON events ({"run":<run>,"n":<n>,...}).
 // After every <flush_every> events it calls flush() and, once flush() has returned ok, writes "<n>\n"
 // (the last n covered) to standard output with write(2): the test's proof of what was acknowledged.
+// With FA_CRASH_MAC_KEY=<file> and FA_CRASH_SIGNING_KEY=<file> in the environment the log is keyed:
+// forward-secure MACs with short epochs (25 records) and signed checkpoints every 40 records, appended to
+// FA_CRASH_ANCHOR=<file> when set.
 // Exit codes: 2 usage, 3 open failed, 4 log/flush failed, 5 standard output closed.
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include <string_view>
 
 #include "fooocus_audit/audit_logger.hpp"
+#include "fooocus_audit/signer.hpp"
 
 namespace {
 
@@ -63,6 +67,20 @@ int main(int argc, char** argv) {
   if (flush_every < 1) return 2;
   if (argc == 6) opts.max_segment_bytes = std::strtoull(argv[5], nullptr, 10);
   opts.group_commit_interval = std::chrono::milliseconds(2);
+  if (const char* mac = std::getenv("FA_CRASH_MAC_KEY")) {
+    opts.mac_key_path = mac;
+    opts.mac_epoch_records = 25;
+  }
+  if (const char* key_path = std::getenv("FA_CRASH_SIGNING_KEY")) {
+    auto key = fooocus_audit::note::SigningKey::load(key_path);
+    if (!key.ok()) {
+      std::fprintf(stderr, "crash_writer: signing key: %s\n", key.status().to_string().c_str());
+      return 3;
+    }
+    opts.signer = std::make_shared<fooocus_audit::LocalSigner>(std::move(key.value()));
+    opts.checkpoint_records = 40;
+    if (const char* anchor = std::getenv("FA_CRASH_ANCHOR")) opts.checkpoint_anchor_path = anchor;
+  }
 
   auto opened = AuditLogger::open(opts);
   if (!opened.ok()) {
