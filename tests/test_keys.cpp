@@ -514,3 +514,38 @@ TEST_CASE("tamper: a rewritten history that re-grew past the anchored checkpoint
   CHECK(has_reason(s, Reason::anchor_mismatch));
   CHECK(s.checkpoint_anchors_checked == anchors->checkpoints.size());
 }
+
+// Under ThreadSanitizer too (scripts/test.sh runs the "concurrency:" tests there): MAC epochs, checkpoints
+// and their anchors are the writer thread's business while producers log and flush concurrently.
+TEST_CASE("concurrency: producers log and flush while the writer ends epochs and signs checkpoints", "[keys]") {
+  KeyedLog k;
+  fa::LoggerOptions o = k.options();
+  o.mac_epoch_records = 17;
+  o.checkpoint_records = 23;
+  o.mac_epoch_interval = std::chrono::milliseconds(5);
+  o.checkpoint_interval = std::chrono::milliseconds(7);
+  std::atomic<int> anchored{0};
+  o.on_checkpoint = [&](const fa::CheckpointAnchor&) { ++anchored; };
+  auto lg = must_open(o);
+  const int threads = 4, per_thread = kUnderTsan ? 150 : 600;
+  std::atomic<int> failures{0};  // Catch2 assertions are not thread-safe: count in the threads, check after
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        if (!lg->log(generation_event("t" + std::to_string(t) + "-" + std::to_string(i)))) ++failures;
+        if (i % 50 == 0 && !lg->flush()) ++failures;
+        if (i % 100 == 0) (void)lg->stats();
+      }
+    });
+  for (std::thread& th : pool) th.join();
+  REQUIRE(failures.load() == 0);
+  REQUIRE(lg->close());
+  const fa::VerifySummary s = verify_path(k.dir, k.full());
+  INFO(describe(s));
+  CHECK(s.intact);
+  CHECK(user_events(read_records(k.dir)).size() == static_cast<std::size_t>(threads * per_thread));
+  CHECK(s.macs_checked == s.records);
+  CHECK(s.checkpoint_anchors_checked == static_cast<std::uint64_t>(anchored.load()));
+  CHECK(anchored.load() >= 2);
+}
