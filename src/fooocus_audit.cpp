@@ -15,3 +15,8 @@
 #include "fooocus_audit/audit_logger-inl.hpp"
 #include "fooocus_audit/chain_verifier-inl.hpp"
 #include "fooocus_audit/file_hash-inl.hpp"
+#include "fooocus_audit/tree_store-inl.hpp"
+#include "fooocus_audit/mac_key-inl.hpp"
+#include "fooocus_audit/signed_note-inl.hpp"
+#include "fooocus_audit/signer-inl.hpp"
+#include "fooocus_audit/proof_bundle-inl.hpp"

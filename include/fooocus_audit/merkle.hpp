@@ -2,8 +2,10 @@
 #pragma once
 /// \file merkle.hpp
 /// RFC 6962 / RFC 9162 Merkle tree hashing: leaf and interior node hashes, a streaming tree head with
-/// O(log n) memory, and a reference (non-streaming) tree head for tests and small inputs.
+/// O(log n) memory, a reference (non-streaming) tree head for tests and small inputs, and inclusion and
+/// consistency proofs (generation from any source of perfect-subtree roots, and verification).
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -49,6 +51,92 @@ class Frontier {
 /// Reference Merkle Tree Hash of a list of leaf hashes (RFC 6962 §2.1, split at the largest power of two
 /// smaller than n). Recursion depth is log2(n). empty_root() for an empty list.
 Hash root_of(const std::vector<Hash>& leaf_hashes);
+
+// --- proofs (RFC 6962 §2.1.1-2.1.2, RFC 9162 §2.1.3-2.1.4)
+// ---------------------------------------------------
+
+/// Longest inclusion proof of any tree (its height is at most 64); longer proofs are rejected unread.
+inline constexpr std::size_t kMaxInclusionProof = 64;
+/// Bound on a consistency proof; longer proofs are rejected unread.
+inline constexpr std::size_t kMaxConsistencyProof = 2 * 64;
+
+/// Where proof generation reads the tree: the Merkle Tree Hash of *aligned perfect subtrees* only. The node
+/// at `level` k and `index` i is MTH of the 2^k leaves [i·2^k, (i+1)·2^k) (level 0: the leaf hashes). Every
+/// other subtree a proof needs (the right edge of a tree whose size is not a power of two) is combined from
+/// these. Implementations: LeafVectorSource (memory), TreeStore (files beside the log).
+class NodeSource {
+ public:
+  virtual ~NodeSource() = default;
+  /// Number of leaves available.
+  virtual std::uint64_t size() const = 0;
+  /// MTH of the perfect subtree (level, index). Called only with level < 64 and (index+1)·2^level <= size().
+  /// An error (I/O, corruption) is handed back unchanged by the proof functions.
+  virtual Result<Hash> node(unsigned level, std::uint64_t index) const = 0;
+
+ protected:
+  NodeSource() = default;
+  NodeSource(const NodeSource&) = default;
+  NodeSource(NodeSource&&) = default;
+  NodeSource& operator=(const NodeSource&) = default;
+  NodeSource& operator=(NodeSource&&) = default;
+};
+
+/// A NodeSource over leaf hashes held in memory (not copied: `leaves` must outlive the source). A node of
+/// level k costs 2^k - 1 node hashes, so a proof costs O(size) hashes: for tests and small trees.
+class LeafVectorSource final : public NodeSource {
+ public:
+  explicit LeafVectorSource(const std::vector<Hash>& leaves) noexcept : leaves_(&leaves) {}
+  std::uint64_t size() const override { return leaves_->size(); }
+  Result<Hash> node(unsigned level, std::uint64_t index) const override;
+
+ private:
+  const std::vector<Hash>* leaves_;
+};
+
+/// MTH(D[0:size]) of the first `size` leaves of a source, from popcount(size) perfect subtrees
+/// (empty_root() for 0). invalid_argument when size > src.size().
+Result<Hash> root_at(const NodeSource& src, std::uint64_t size);
+
+/// PATH(index, D[size]) (RFC 6962 §2.1.1, RFC 9162 §2.1.3.1): the sibling hashes from the leaf up to the
+/// root, at most ceil(log2(size)) of them, each read as one perfect subtree or combined from the perfect
+/// pieces of a right-edge subtree. invalid_argument when index >= size or size > src.size(); a source's error
+/// as is; internal if OpenSSL fails.
+Result<std::vector<Hash>> inclusion_proof(const NodeSource& src, std::uint64_t index, std::uint64_t size);
+/// The same over leaf hashes in memory (size is at most leaves.size()).
+Result<std::vector<Hash>> inclusion_proof(const std::vector<Hash>& leaves, std::uint64_t index,
+                                          std::uint64_t size);
+
+/// PROOF(old_size, D[new_size]) (RFC 6962 §2.1.2, RFC 9162 §2.1.4.1) that the tree of old_size leaves is a
+/// prefix of the tree of new_size leaves. Empty when old_size is 0 or equals new_size. invalid_argument when
+/// old_size > new_size or new_size > src.size(); a source's error as is; internal if OpenSSL fails.
+Result<std::vector<Hash>> consistency_proof(const NodeSource& src, std::uint64_t old_size,
+                                            std::uint64_t new_size);
+/// The same over leaf hashes in memory.
+Result<std::vector<Hash>> consistency_proof(const std::vector<Hash>& leaves, std::uint64_t old_size,
+                                            std::uint64_t new_size);
+
+/// The root an inclusion proof leads to (RFC 9162 §2.1.3.2 steps 1-4): invalid_argument when index >= size,
+/// the proof is longer than kMaxInclusionProof, or it has too few or too many hashes for (index, size).
+/// Throws std::runtime_error only if OpenSSL fails.
+Result<Hash> root_from_inclusion(const Hash& leaf_hash, std::uint64_t index, std::uint64_t size,
+                                 const std::vector<Hash>& proof);
+
+/// RFC 9162 §2.1.3.2: true when `proof` shows the leaf with hash `leaf_hash` at `index` in the tree of `size`
+/// leaves whose root is `root`. Any size, index and proof length is safe to pass. Throws only if OpenSSL
+/// fails.
+bool verify_inclusion(const Hash& leaf_hash, std::uint64_t index, std::uint64_t size,
+                      const std::vector<Hash>& proof, const Hash& root);
+
+/// RFC 9162 §2.1.4.2: true when `proof` shows that the tree of old_size leaves with root old_root is a prefix
+/// of the tree of new_size leaves with root new_root. Cases the RFC leaves to the caller:
+/// - old_size > new_size: false;
+/// - old_size == new_size (0 included): true iff the proof is empty and old_root == new_root;
+/// - old_size == 0 < new_size: true iff the proof is empty (RFC 9162: the empty tree is a prefix of every
+/// tree
+///   and has no proof) and old_root is the empty tree's root, empty_root(); new_root is not constrained.
+/// Proofs longer than kMaxConsistencyProof are rejected unread. Throws only if OpenSSL fails.
+bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Hash& old_root,
+                        const Hash& new_root, const std::vector<Hash>& proof);
 
 }  // namespace merkle
 }  // namespace fooocus_audit
