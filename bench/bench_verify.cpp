@@ -39,6 +39,8 @@
 #include "fooocus_audit/chain_verifier.hpp"
 #include "fooocus_audit/generation_event.hpp"
 #include "fooocus_audit/jcs.hpp"
+#include "fooocus_audit/mac_key.hpp"
+#include "fooocus_audit/signer.hpp"
 #include "bench_common.hpp"
 
 namespace fa = fooocus_audit;
@@ -58,12 +60,20 @@ struct Options {
   int warmup = 1;  // untimed rounds first: fresh guest memory is slow to touch the first time on a VM
   std::string tmp = "/tmp";
   bool json = false;
+  bool keys = false;  // generate the log with MACs and signed checkpoints; verify with the seed and the key
 };
+
+// With --keys: the auditor's MAC seed and the trusted checkpoint key the verifier cases use.
+struct Keys {
+  std::string seed_path;
+  std::vector<fa::note::VerifierKey> trusted;
+};
+Keys g_keys;
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code == 0 ? stdout : stderr,
                "usage: bench_verify [--bytes N] [--dir DIR] [--keep] [--threads T] [--runs R]\n"
-               "                    [--warmup W] [--tmp DIR] [--json]\n"
+               "                    [--warmup W] [--tmp DIR] [--keys] [--json]\n"
                "  --bytes N    size of the generated log (default 1073741824)\n"
                "  --dir DIR    verify this existing log instead of generating one (never removed)\n"
                "  --keep       keep the generated log and print its path\n"
@@ -72,6 +82,7 @@ struct Options {
                "  --runs R     runs per case, the median is reported (default 3)\n"
                "  --warmup W   untimed rounds of every case before the timed ones (default 1)\n"
                "  --tmp DIR    where the log is generated (default /tmp)\n"
+               "  --keys       write the log with MACs and signed checkpoints, verify with the seed and key\n"
                "  --json       machine-readable output on stdout instead of the table\n");
   std::exit(code);
 }
@@ -100,6 +111,8 @@ Options parse_args(int argc, char** argv) {
       o.tmp = next();
     else if (a == "--json")
       o.json = true;
+    else if (a == "--keys")
+      o.keys = true;
     else if (a == "--help" || a == "-h")
       usage(0);
     else
@@ -198,11 +211,25 @@ std::string generate_log(const Options& o) {
   // A record adds about 185 bytes around its event (docs/log-format.md §2.2) plus the digits of seq.
   const std::uint64_t per_line = canonical.size() + 190;
   const std::uint64_t events = (o.bytes + per_line - 1) / per_line;
+  std::optional<fa::note::SigningKey> key;
+  if (o.keys) {
+    auto seed = fa::mac::Seed::generate();
+    g_keys.seed_path = base + "/auditor-mac.key";
+    if (!seed || !seed->save(g_keys.seed_path) || !seed->save(base + "/writer-mac.key")) die("cannot write MAC seeds");
+    auto k = fa::note::SigningKey::generate("bench.example/fooocus");
+    if (!k) die("keygen: " + k.status().to_string());
+    g_keys.trusted = {k->verifier()};
+    key.emplace(std::move(k.value()));
+  }
   // The writer (and its queue of up to 64k events) lives in a child, so it does not inflate our RSS.
   in_child([&] {
     fa::LoggerOptions lo;
     lo.dir = dir;
     lo.durability = fa::Durability::none;
+    if (key) {
+      lo.mac_key_path = base + "/writer-mac.key";
+      lo.signer = std::make_shared<fa::LocalSigner>(std::move(*key));
+    }
     auto opened = fa::AuditLogger::open(std::move(lo));
     if (!opened) throw std::runtime_error("open: " + opened.status().to_string());
     for (std::uint64_t i = 0; i < events; ++i)
@@ -243,6 +270,8 @@ const EVP_MD* sha256_md() {
 ChildResult run_verifier(const std::string& dir, unsigned threads) {
   fa::VerifyOptions vo;
   vo.threads = threads;
+  vo.mac_key_path = g_keys.seed_path;
+  vo.trusted_keys = g_keys.trusted;
   fa::ChainVerifier v(vo);
   const auto t0 = Clock::now();
   fa::Result<fa::VerifySummary> s = v.verify_path(dir);
@@ -252,8 +281,8 @@ ChildResult run_verifier(const std::string& dir, unsigned threads) {
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
   r.bytes = s->bytes;
   r.records = s->records;
-  r.ok = s->intact ? 1 : 0;
-  if (!s->intact)
+  r.ok = s->intact && (g_keys.seed_path.empty() || (s->macs_checked == s->records && s->checkpoints_verified > 0)) ? 1 : 0;
+  if (!r.ok)
     std::snprintf(r.error, sizeof r.error, "the generated log is not intact: %s",
                   fa::format_summary_text(s.value()).substr(0, 150).c_str());
   return r;
@@ -418,6 +447,7 @@ int main(int argc, char** argv) {
     j["bench"] = "bench_verify";
     j["log_dir"] = dir;
     j["log_generated"] = generated;
+    j["keys"] = o.keys;
     j["log_kept"] = !generated || o.keep;
     j["log_bytes"] = log_bytes;
     j["log_records"] = records;
@@ -457,8 +487,8 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  std::printf("bench_verify: %s log %s, %llu bytes (%.2f GiB), %llu records, warm page cache\n",
-              generated ? "generated" : "existing", dir.c_str(), static_cast<unsigned long long>(log_bytes),
+  std::printf("bench_verify: %s%s log %s, %llu bytes (%.2f GiB), %llu records, warm page cache\n",
+              generated ? "generated" : "existing", o.keys ? " keyed (MACs + signed checkpoints, both checked)" : "", dir.c_str(), static_cast<unsigned long long>(log_bytes),
               static_cast<double>(log_bytes) / (1u << 30), static_cast<unsigned long long>(records));
   std::printf(
       "median of %d runs after %d warm-up round(s), each run in its own process; MB = 10^6 bytes\n"

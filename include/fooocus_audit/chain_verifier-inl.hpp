@@ -73,6 +73,7 @@ struct Parsed {
   std::uint64_t mac_epoch = 0;
   Hash mac_tag{};
   Hash unmac{};  // SHA-256(0x00 || U): the digest the tag covers (§9.1)
+  std::int8_t mac_check = -1;  // tag checked in the parallel stage: 1 valid, 0 invalid, -1 not checked
   enum class System : std::uint8_t { none, epoch_end, checkpoint, key_rotated } system = System::none;
   std::string event;  // the event's bytes, kept only for the system records above
 };
@@ -114,6 +115,7 @@ inline void parse_line(std::string_view line, std::uint64_t offset, Parsed* out)
     out->unmac = without.final();
     out->mac_epoch = v.mac_epoch;
     out->mac_tag = v.mac_tag;
+    out->mac_check = -1;
   }
   out->system = Parsed::System::none;
   out->event.clear();
@@ -236,6 +238,8 @@ struct ChainVerifier::Impl {
   // A run of consecutive records whose MACs fail is one finding with a count: rewriting one record and
   // re-linking the rest changes the bytes (the prev) every later MAC covers.
   std::optional<Finding> mac_run;
+  bool mac_key_tried = false, mac_derived_any = false;
+  std::uint64_t mac_newest_checked = 0;  // newest epoch whose tags verified in its right place
 
   // Checkpoints (step 11) and checkpoint anchors.
   std::string current_key;  // VerifierKey::text() of the log's signing key (§10.5)
@@ -276,15 +280,78 @@ struct ChainVerifier::Impl {
     return &*mac_cur;
   }
 
+  // Loads the auditor's key once, for the log of the first record read (K_0 depends on the log id).
+  void load_mac_key(const Parsed& p) {
+    if (mac_key_tried || opt.mac_key_path.empty()) return;
+    mac_key_tried = true;
+    Result<mac::EpochKey> k = mac::EpochKey::load(opt.mac_key_path, std::string_view(p.log_id.data(), p.log_id.size()));
+    if (k) mac_base.emplace(std::move(k.value()));
+    else sum.mac_key_problem = k.status().to_string();
+  }
+
+  // Tags are checked in parallel after parsing: the keys of the epochs this batch claims are derived here
+  // (forward only, at most one evolution per line of the batch beyond the newest epoch checked: a hostile
+  // epoch number costs no more than the batch's size), cloned per thread, and every tag checked against the
+  // key of the epoch it claims. Whether that epoch is the right one for its position is check_mac's job.
+  void check_tags_parallel(unsigned t) {
+    if (opt.mac_key_path.empty()) return;
+    std::vector<std::uint64_t> epochs;  // distinct claimed epochs, in order of first appearance
+    std::vector<std::uint64_t> claimed_at;  // the seq of the first record claiming each
+    std::vector<int> which(parsed.size(), -1);
+    for (std::size_t i = 0; i < parsed.size(); ++i) {
+      const Parsed& p = parsed[i];
+      if (p.kind != Parsed::Kind::record || !p.has_mac) continue;
+      load_mac_key(p);
+      if (!mac_base) return;
+      auto it = std::find(epochs.begin(), epochs.end(), p.mac_epoch);
+      if (it == epochs.end()) {
+        if (epochs.size() >= 64) continue;  // more distinct epochs in one batch than a log can have: not checked
+        it = epochs.insert(epochs.end(), p.mac_epoch);
+        claimed_at.push_back(p.seq);
+      }
+      which[i] = static_cast<int>(it - epochs.begin());
+    }
+    if (epochs.empty()) return;
+    // keys[k][e]: thread k's tagger for epochs[e] (null: that epoch cannot be reached with our key).
+    std::vector<std::vector<std::optional<mac::RecordMac>>> keys(t);
+    for (auto& row : keys) row.resize(epochs.size());
+    // Every epoch holds at least one record, so a record's epoch never exceeds its seq. Beyond that, derive
+    // at most 2^22 evolutions (a few seconds) to reach where a partial log starts, and afterwards at most one
+    // per line of the batch beyond the newest epoch verified.
+    const std::uint64_t from = std::max(mac_newest_checked, mac_base->epoch());
+    for (std::size_t e = 0; e < epochs.size(); ++e) {
+      const std::uint64_t limit = mac_derived_any ? from + parsed.size() + 1
+                                                  : std::min<std::uint64_t>(claimed_at[e], from + (1u << 22));
+      if (epochs[e] > limit || epochs[e] > claimed_at[e]) continue;
+      mac::RecordMac* m = mac_for(epochs[e], UINT64_MAX);
+      mac_derived_any = true;
+      if (m == nullptr) continue;
+      for (unsigned k = 0; k < t; ++k) keys[k][e].emplace(m->clone());
+    }
+    auto work = [&](unsigned k, std::size_t from, std::size_t to) {
+      for (std::size_t i = from; i < to; ++i) {
+        if (which[i] < 0) continue;
+        std::optional<mac::RecordMac>& m = keys[k][static_cast<std::size_t>(which[i])];
+        if (m) parsed[i].mac_check = m->check(parsed[i].unmac, parsed[i].mac_tag.data()) ? 1 : 0;
+      }
+    };
+    const std::size_t n = parsed.size();
+    if (t <= 1) {
+      work(0, 0, n);
+    } else {
+      std::vector<std::thread> pool;
+      const std::size_t per = (n + t - 1) / t;
+      for (unsigned k = 1; k < t; ++k) pool.emplace_back(work, k, std::min(n, per * k), std::min(n, per * (k + 1)));
+      work(0, 0, std::min(n, per));
+      for (std::thread& th : pool) th.join();
+    }
+  }
+
   void check_mac(const Parsed& p, bool adjacent) {
     if (!mac_mode_known) {
       mac_mode_known = true;
       sum.uses_macs = p.has_mac || !opt.mac_key_path.empty();
-      if (!opt.mac_key_path.empty()) {
-        Result<mac::EpochKey> k = mac::EpochKey::load(opt.mac_key_path, std::string_view(p.log_id.data(), p.log_id.size()));
-        if (k) mac_base.emplace(std::move(k.value()));
-        else sum.mac_key_problem = k.status().to_string();
-      }
+      load_mac_key(p);
     }
     if (!sum.uses_macs) {
       if (p.has_mac) ++sum.macs_unchecked;  // a log without MACs from its start cannot check one record's
@@ -313,6 +380,10 @@ struct ChainVerifier::Impl {
       expect = 0;
       epoch_ok = p.mac_epoch == 0;
     }
+    if (p.mac_epoch > p.seq) {  // every epoch holds at least one record: more epochs than records is forged
+      expect = std::min(expect, p.seq);
+      epoch_ok = false;
+    }
     if (!epoch_ok) {
       add(Reason::mac_epoch, p.seq, seg_name, p.offset,
           fmt::format("record {} is sealed in MAC epoch {}, but its place in the log is in epoch {}: it was sealed "
@@ -325,10 +396,10 @@ struct ChainVerifier::Impl {
         add(Reason::mac_epoch, p.seq, seg_name, p.offset,
             fmt::format("log.epoch_end record {} does not name its own MAC epoch {}", p.seq, p.mac_epoch));
     }
-    mac::RecordMac* m = epoch_ok || p.mac_epoch <= expect ? mac_for(p.mac_epoch, max_steps) : nullptr;
-    if (m == nullptr) {
+    (void)max_steps;
+    if (p.mac_check < 0) {
       ++sum.macs_unchecked;
-    } else if (!m->check(p.unmac, p.mac_tag.data())) {
+    } else if (p.mac_check == 0) {
       if (epoch_ok) {  // a wrong epoch is already one finding for this record
         if (mac_run && adjacent && *mac_run->seq + mac_run->count == p.seq) {
           ++mac_run->count;
@@ -339,6 +410,7 @@ struct ChainVerifier::Impl {
       }
     } else {
       ++sum.macs_checked;
+      if (epoch_ok) mac_newest_checked = std::max(mac_newest_checked, p.mac_epoch);
       flush_mac_run();
     }
     mac_prev_valid = true;
@@ -704,6 +776,7 @@ struct ChainVerifier::Impl {
       work(0, std::min(n, per));
       for (std::thread& th : pool) th.join();
     }
+    check_tags_parallel(t);
     for (const Parsed& p : parsed) {
       ++sum.lines;
       if (p.kind == Parsed::Kind::record)
