@@ -549,3 +549,176 @@ TEST_CASE("concurrency: producers log and flush while the writer ends epochs and
   CHECK(s.checkpoint_anchors_checked == static_cast<std::uint64_t>(anchored.load()));
   CHECK(anchored.load() >= 2);
 }
+
+// ---- Found in review: each of these was an attack or a false alarm before its fix ----
+
+TEST_CASE("tamper: rotating back to a retired (leaked) key is reported", "[tamper][keys]") {
+  KeyedLog k;
+  k.write(60);
+  fa::note::SigningKey b = new_signing_key("audit.example/fooocus-b");
+  const fa::note::VerifierKey b_verifier = b.verifier();
+  fa::LoggerOptions o = k.options();
+  o.signer = std::make_shared<fa::LocalSigner>(std::move(b));
+  {
+    auto lg = must_open(o);  // A -> B
+    for (int i = 0; i < 60; ++i) REQUIRE(lg->log(generation_event("b" + std::to_string(i))));
+    REQUIRE(lg->close());
+  }
+  o.signer = std::make_shared<fa::LocalSigner>(k.signing_key());  // whoever holds A's leaked key: B -> A
+  {
+    auto lg = must_open(o);
+    for (int i = 0; i < 60; ++i) REQUIRE(lg->log(generation_event("a" + std::to_string(i))));
+    REQUIRE(lg->close());
+  }
+  const LogImage img = LogImage::load(k.dir);
+  const std::vector<std::uint64_t> rotations = seqs_of(img, "log.key_rotated");
+  REQUIRE(rotations.size() == 2);
+  fa::VerifyOptions both = k.full();
+  both.trusted_keys.push_back(b_verifier);
+  const fa::VerifySummary s = verify_path(k.dir, both);
+  INFO(describe(s));
+  REQUIRE_FALSE(s.intact);
+  CHECK(first_finding(s).reason == Reason::checkpoint_signature);
+  CHECK(first_finding(s).seq == rotations[1]);
+  CHECK(first_finding(s).detail.find("already used and retired") != std::string::npos);
+}
+
+TEST_CASE("tamper: a forged log.key_rotated to an untrusted key is reported", "[tamper][keys]") {
+  KeyedLog k;
+  k.write(100);
+  LogImage img = LogImage::load(k.dir);
+  const std::vector<std::uint64_t> cps = seqs_of(img, "log.checkpoint");
+  const std::uint64_t at = cps[1] + 1;
+  fa::note::SigningKey mine = new_signing_key();
+  Rec r = parse_rec(img.line(at));
+  nlohmann::json ev = {{"event_type", "log.key_rotated"},
+                       {"old_key", fa::note::key_label(k.verifier.name, k.verifier.id)},
+                       {"new_key", mine.verifier().text()}};
+  r.event = fa::jcs::serialize(ev);
+  img.line(at) = build(r);
+  rewrite_from(img, at + 1, Rewrite{});
+  img.save(k.dir);
+  const fa::VerifySummary s = verify_path(k.dir, with_key_only(k));
+  INFO(describe(s));
+  REQUIRE_FALSE(s.intact);
+  CHECK(first_finding(s).reason == Reason::checkpoint_signature);
+  CHECK(first_finding(s).seq == at);
+  CHECK(first_finding(s).detail.find("not trusted") != std::string::npos);
+}
+
+TEST_CASE("keys: one segment file is checked against its own first signed checkpoint", "[keys]") {
+  KeyedLog k;
+  fa::LoggerOptions o = k.options();
+  o.max_segment_bytes = 256 * 1024;
+  {
+    auto lg = must_open(o);
+    for (int i = 0; i < 700; ++i) REQUIRE(lg->log(generation_event("r" + std::to_string(i))));
+    REQUIRE(lg->close());
+  }
+  LogImage img = LogImage::load(k.dir);
+  REQUIRE(img.segs.size() >= 3);
+  const std::string middle = k.dir + "/" + img.segs[1].name;
+  const fa::VerifySummary s = verify_path(middle, with_key_only(k));
+  INFO(describe(s));
+  REQUIRE(s.intact);
+  CHECK(s.checkpoints_verified >= 2);
+  CHECK(s.checkpoint_roots_unchecked == 0);  // every later root compared with the records
+  REQUIRE(s.merkle_root);                     // the whole tree up to the segment's end, from the signed start
+
+  // An intruder alters a record in the middle of that segment and re-links the rest (no MAC seed given).
+  const std::uint64_t victim = parse_rec(img.segs[1].lines[img.segs[1].lines.size() / 3]).seq;
+  Rec r = parse_rec(img.line(victim));
+  r.event = replace_once(r.event, "user_7", "user_9");
+  img.line(victim) = build(r);
+  rewrite_from(img, victim + 1, Rewrite{});
+  img.save(k.dir);
+  const fa::VerifySummary t = verify_path(middle, with_key_only(k));
+  INFO(describe(t));
+  REQUIRE_FALSE(t.intact);
+  CHECK(first_finding(t).reason == Reason::checkpoint_invalid);
+}
+
+TEST_CASE("keys: a MAC key converted by a creation that stopped before any record is used again", "[keys]") {
+  KeyedLog k;
+  // The creating writer converted the seed for its new log id, then died before log.opened was durable.
+  const std::string stranded = "0123456789abcdef0123456789abcdef";
+  {
+    auto ws = fa::mac::WriterState::open(k.writer_key, stranded);
+    REQUIRE(ws);
+  }
+  k.write(20);
+  const LogImage img = LogImage::load(k.dir);
+  CHECK(log_id_of(img) == stranded);
+  const fa::VerifySummary s = verify_path(k.dir, k.full());
+  INFO(describe(s));
+  CHECK(s.intact);
+  CHECK(s.macs_checked == s.records);
+}
+
+TEST_CASE("keys: after a signer outage spanning a restart, the signer accepts the log again", "[keys]") {
+  struct FailingSigner final : fa::CheckpointSigner {
+    fa::note::VerifierKey key;
+    const fa::note::VerifierKey& verifier_key() const override { return key; }
+    fooocus_audit::Result<std::string> sign_checkpoint(const fa::CheckpointRequest&) override {
+      return fa::Status(fa::Code::io_error, "signer unreachable");
+    }
+  };
+  KeyedLog k;
+  const std::string state = k.tmp / "signer.state";
+  auto signer_with_memory = [&] {
+    auto s = fa::LocalSigner::open(k.signing_key(), state);  // remembers what it signed, like a SignServer
+    REQUIRE(s);
+    return std::shared_ptr<fa::LocalSigner>(std::move(s.value()));
+  };
+  fa::LoggerOptions o = k.options();
+  o.signer = signer_with_memory();
+  {
+    auto lg = must_open(o);
+    for (int i = 0; i < 100; ++i) REQUIRE(lg->log(generation_event("a" + std::to_string(i))));
+    REQUIRE(lg->close());
+  }
+  auto down = std::make_shared<FailingSigner>();
+  down->key = k.verifier;
+  o.signer = down;
+  {
+    auto lg = must_open(o);
+    for (int i = 0; i < 150; ++i) REQUIRE(lg->log(generation_event("b" + std::to_string(i))));
+    REQUIRE(lg->close());
+  }
+  o.signer = signer_with_memory();
+  std::atomic<int> errors{0};
+  o.on_error = [&](const fa::Status& st) {
+    if (!st.ok()) ++errors;
+  };
+  {
+    auto lg = must_open(o);
+    for (int i = 0; i < 100; ++i) REQUIRE(lg->log(generation_event("c" + std::to_string(i))));
+    REQUIRE(lg->close());
+  }
+  CHECK(errors.load() == 0);  // the signer is given every leaf since what it last signed: no gap
+  const fa::VerifySummary s = verify_path(k.dir, k.full());
+  INFO(describe(s));
+  CHECK(s.intact);
+  REQUIRE(s.last_signed_checkpoint);
+  CHECK(*s.last_signed_checkpoint == *s.last_seq);
+  CHECK(s.checkpoints_unsigned >= 2);
+}
+
+TEST_CASE("verifier: a hostile MAC epoch number costs a bounded amount of key derivation", "[keys]") {
+  KeyedLog k;
+  k.write(30);
+  LogImage img = LogImage::load(k.dir);
+  // One appended line claims a record near 2^53 in an epoch just below it: deriving that key would take
+  // centuries. The verifier reports the line and finishes (the ctest timeout would catch a hang).
+  Rec r = parse_rec(img.segs.back().lines.back());
+  r.seq = (std::uint64_t{1} << 53) - 2;
+  r.prev = chain_hash(img.segs.back().lines.back());
+  r.mac = R"(,"mac":{"epoch":)" + std::to_string(r.seq - 10) + R"(,"tag":")" + std::string(64, 'a') + R"("})";
+  img.segs.back().lines.push_back(build(r));
+  img.save(k.dir);
+  const fa::VerifySummary s = verify_path(k.dir, with_seed_only(k));
+  INFO(describe(s));
+  REQUIRE_FALSE(s.intact);
+  CHECK(s.macs_unchecked >= 1);
+  CHECK(s.macs_checked == s.records - s.macs_unchecked);
+}

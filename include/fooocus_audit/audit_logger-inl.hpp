@@ -110,7 +110,75 @@ inline Status append_segment_leaves(const std::string& path, merkle::Frontier& f
   return {};
 }
 
-inline std::string key_hash_name(const note::VerifierKey& k) { return fmt::format("{}+{:08x}", k.name, k.id); }
+inline std::string key_hash_name(const note::VerifierKey& k) { return note::key_label(k.name, k.id); }
+
+// What a writer needs of a log.checkpoint record: its size (= its seq), frontier and first signer.
+struct CheckpointSeen {
+  std::uint64_t size = 0;
+  std::vector<Hash> frontier;
+  std::string signer;  // "name+hexid" of the note's first signature; empty when unsigned
+};
+
+inline std::optional<CheckpointSeen> read_checkpoint_event(std::string_view event, std::uint64_t seq) {
+  const nlohmann::json ev = nlohmann::json::parse(event, nullptr, /*allow_exceptions=*/false);
+  if (!ev.is_object() || !ev.contains("size") || !ev["size"].is_number_unsigned() || !ev.contains("frontier") ||
+      !ev["frontier"].is_array() || ev["size"].get<std::uint64_t>() != seq)
+    return std::nullopt;
+  CheckpointSeen c;
+  c.size = seq;
+  for (const auto& n : ev["frontier"]) {
+    Hash h{};
+    if (!n.is_string() || !detail::parse_hash_hex(n.get<std::string>(), &h)) return std::nullopt;
+    c.frontier.push_back(h);
+  }
+  if (ev.contains("note") && ev["note"].is_string()) {
+    Result<note::Note> n = note::parse_note(ev["note"].get<std::string>());
+    if (n && !n->signatures.empty()) c.signer = note::key_label(n->signatures.front().name, n->signatures.front().id);
+  }
+  return c;
+}
+
+// The newest signed checkpoint in the segments before the one starting at `before_seq`, looking back over at
+// most `max_records` records, with the leaf hashes of every record from it up to `before_seq`.
+struct SignedResume {
+  CheckpointSeen checkpoint;
+  std::vector<Hash> leaves_from;  // leaves checkpoint.size .. before_seq-1
+};
+
+inline Result<std::optional<SignedResume>> find_signed_checkpoint(const std::vector<detail::SegmentInfo>& segs,
+                                                                  std::uint64_t before_seq, std::size_t max_records) {
+  std::vector<Hash> later;  // leaves of the segments already looked at (after the current one), in order
+  for (auto it = segs.rbegin(); it != segs.rend(); ++it) {
+    if (it->first_seq >= before_seq) continue;
+    Result<std::string> data = detail::read_file(it->path);
+    if (!data) return data.status();
+    std::vector<std::string_view> lines;
+    std::string_view d = data.value();
+    while (!d.empty()) {
+      const std::size_t nl = d.find('\n');
+      if (nl == std::string_view::npos) break;
+      lines.push_back(d.substr(0, nl));
+      d.remove_prefix(nl + 1);
+    }
+    std::vector<Hash> leaves;
+    leaves.reserve(lines.size());
+    for (std::string_view l : lines) leaves.push_back(record::chain_hash(l));
+    for (std::size_t i = lines.size(); i-- > 0;) {
+      record::View v;
+      if (!record::parse(lines[i], &v) || v.event_type != "log.checkpoint") continue;
+      std::optional<CheckpointSeen> c = read_checkpoint_event(v.event, v.seq);
+      if (!c || c->signer.empty()) continue;
+      SignedResume r{std::move(*c), {}};
+      r.leaves_from.assign(leaves.begin() + static_cast<std::ptrdiff_t>(i), leaves.end());
+      r.leaves_from.insert(r.leaves_from.end(), later.begin(), later.end());
+      return std::optional<SignedResume>(std::move(r));
+    }
+    leaves.insert(leaves.end(), later.begin(), later.end());
+    later = std::move(leaves);
+    if (later.size() > max_records) break;
+  }
+  return std::optional<SignedResume>();
+}
 
 // A hard cap on the leaf hashes kept for a signer that keeps failing (32 bytes each).
 constexpr std::size_t kMaxPendingLeaves = std::size_t{1} << 22;
@@ -130,6 +198,7 @@ struct AuditLogger::ResumeInfo {
   std::uint64_t cp_size = 0;        // ... of this size,
   std::vector<Hash> cp_frontier;    // ... this frontier,
   std::string cp_signer;            // ... signed by this key ("name+hexid"; empty when unsigned)
+  std::optional<logger_impl::CheckpointSeen> last_signed;  // the newest signed checkpoint in the newest segment
   std::size_t segments = 0;
 };
 
@@ -193,27 +262,14 @@ FA_INLINE Status AuditLogger::recover_and_open() {
     ++info.epoch_records;
     info.leaves.push_back(chain);
     if (v.event_type != "log.checkpoint") return Status();
-    const nlohmann::json ev = nlohmann::json::parse(v.event, nullptr, /*allow_exceptions=*/false);
-    std::vector<Hash> nodes;
-    bool ok = ev.is_object() && ev.contains("size") && ev["size"].is_number_unsigned() && ev.contains("frontier") &&
-              ev["frontier"].is_array() && ev["size"].get<std::uint64_t>() == v.seq;
-    if (ok)
-      for (const auto& n : ev["frontier"]) {
-        Hash h{};
-        if (!n.is_string() || !detail::parse_hash_hex(n.get<std::string>(), &h)) ok = false;
-        nodes.push_back(h);
-      }
-    if (!ok)
+    std::optional<logger_impl::CheckpointSeen> c = logger_impl::read_checkpoint_event(v.event, v.seq);
+    if (!c)
       return Status(Code::corruption, fmt::format("the log.checkpoint record {} is malformed; run the verifier", v.seq));
     info.have_checkpoint = true;
-    info.cp_size = v.seq;
-    info.cp_frontier = std::move(nodes);
-    info.cp_signer.clear();
-    if (ev.contains("note") && ev["note"].is_string()) {
-      Result<note::Note> n = note::parse_note(ev["note"].get<std::string>());
-      if (n && !n->signatures.empty())
-        info.cp_signer = fmt::format("{}+{:08x}", n->signatures.front().name, n->signatures.front().id);
-    }
+    info.cp_size = c->size;
+    info.cp_frontier = c->frontier;
+    info.cp_signer = c->signer;
+    if (!c->signer.empty()) info.last_signed = std::move(c);
     (void)line;
     return Status();
   };
@@ -310,6 +366,15 @@ FA_INLINE Status AuditLogger::recover_and_open() {
   const bool created = log_id.empty();
   if (created) {
     log_id = record::new_log_id();
+    // A MAC key file already converted for a log that never got a durable record (the creating writer
+    // stopped in between) names that log: create it again under the same id rather than strand the key.
+    if (!options_.mac_key_path.empty()) {
+      Result<mac::KeyFileKind> kind = mac::detect_key_file(options_.mac_key_path);
+      if (kind && kind.value() == mac::KeyFileKind::state) {
+        Result<mac::StateInfo> st = mac::WriterState::inspect(options_.mac_key_path);
+        if (st && st->epoch == 0) log_id = st->log_id;
+      }
+    }
     prev = record::genesis_hash(log_id);
     next_seq = 0;
   }
@@ -405,8 +470,47 @@ FA_INLINE Status AuditLogger::setup_keys(bool created, ResumeInfo& info) {
     track_tree_ = true;
     cp_origin_ = note::checkpoint_origin(options_.signer->verifier_key().name, log_id_);
     if (!created) {
+      // The signer's base is the newest *signed* checkpoint (what it last signed, as far as the log knows),
+      // even when unsigned ones follow it (a signer outage), so that the signer can check the whole extension.
+      std::optional<logger_impl::SignedResume> older;
+      if (!info.last_signed && info.open_seq != 0) {
+        Result<std::vector<detail::SegmentInfo>> segs = detail::list_segments(options_.dir);
+        if (!segs) return segs.status();
+        Result<std::optional<logger_impl::SignedResume>> r =
+            logger_impl::find_signed_checkpoint(segs.value(), info.open_seq, logger_impl::kMaxPendingLeaves);
+        if (!r) return r.status();
+        older = std::move(r.value());
+      }
+      if (info.last_signed) {
+        info.have_checkpoint = true;
+        info.cp_size = info.last_signed->size;
+        info.cp_frontier = info.last_signed->frontier;
+        info.cp_signer = info.last_signed->signer;
+      }
       std::size_t from = 0;  // index into info.leaves of the first leaf after the tree's start
-      if (info.have_checkpoint) {
+      if (older) {
+        try {
+          frontier_ = merkle::Frontier::from_nodes(older->checkpoint.size, older->checkpoint.frontier);
+        } catch (const std::invalid_argument&) {
+          return Status(Code::corruption, fmt::format("the log.checkpoint record {} has a frontier that does not fit "
+                                                      "its size; run the verifier",
+                                                      older->checkpoint.size));
+        }
+        cp_base_size_ = frontier_.size();
+        cp_base_frontier_ = frontier_.nodes();
+        for (const Hash& h : older->leaves_from) {
+          frontier_.append(h);
+          cp_leaves_.push_back(h);
+        }
+        if (frontier_.size() != info.open_seq)
+          return Status(Code::corruption, "the segments before the newest do not hold exactly the records before it; "
+                                          "run the verifier");
+        info.cp_signer = older->checkpoint.signer;
+        for (const Hash& h : info.leaves) {
+          frontier_.append(h);
+          cp_leaves_.push_back(h);
+        }
+      } else if (info.have_checkpoint) {
         try {
           frontier_ = merkle::Frontier::from_nodes(info.cp_size, info.cp_frontier);
         } catch (const std::invalid_argument&) {
@@ -427,11 +531,13 @@ FA_INLINE Status AuditLogger::setup_keys(bool created, ResumeInfo& info) {
           return Status(Code::corruption, "the segments before the newest do not hold exactly the records before it; "
                                           "run the verifier");
       }
-      cp_base_size_ = frontier_.size();
-      cp_base_frontier_ = frontier_.nodes();
-      for (std::size_t i = from; i < info.leaves.size(); ++i) {
-        frontier_.append(info.leaves[i]);
-        cp_leaves_.push_back(info.leaves[i]);
+      if (!older) {
+        cp_base_size_ = frontier_.size();
+        cp_base_frontier_ = frontier_.nodes();
+        for (std::size_t i = from; i < info.leaves.size(); ++i) {
+          frontier_.append(info.leaves[i]);
+          cp_leaves_.push_back(info.leaves[i]);
+        }
       }
       if (frontier_.size() != next_seq_) return Status(Code::internal, "tree size does not match the log at open");
     }
@@ -460,6 +566,11 @@ FA_INLINE Status AuditLogger::end_epoch() {
 }
 
 FA_INLINE Status AuditLogger::make_checkpoint() {
+  // The records a signer is asked to sign are durable first: a crash must never leave the signer having
+  // signed a tree larger than the log, which it would then see as a fork.
+  if (Status s = write_buffer(); !s) return s;
+  if (dirty_)
+    if (Status s = sync_segment(); !s) return s;
   const std::uint64_t size = next_seq_;
   const Hash root = frontier_.root();
   CheckpointRequest req;

@@ -240,6 +240,9 @@ struct ChainVerifier::Impl {
   std::optional<Finding> mac_run;
   bool mac_key_tried = false, mac_derived_any = false;
   std::uint64_t mac_newest_checked = 0;  // newest epoch whose tags verified in its right place
+  std::uint64_t mac_prev_seq = 0;        // seq of the last record with a mac
+  std::vector<std::string> retired_keys;  // labels of keys retired by log.key_rotated (§10.5)
+  bool tree_seeded = false;               // a partial log's tree started from a signed checkpoint's frontier
 
   // Checkpoints (step 11) and checkpoint anchors.
   std::string current_key;  // VerifierKey::text() of the log's signing key (§10.5)
@@ -358,9 +361,7 @@ struct ChainVerifier::Impl {
       return;
     }
     if (!p.has_mac) {
-      add(Reason::mac_missing, p.seq, seg_name, p.offset,
-          fmt::format("record {} has no MAC, but this log {}", p.seq,
-                      mac_prev_valid ? "carries MACs" : "is expected to carry MACs (a MAC key was given)"));
+      extend_mac_run(Reason::mac_missing, p, adjacent);
       return;
     }
     if (!sum.mac_first_epoch) sum.mac_first_epoch = p.mac_epoch;
@@ -370,11 +371,11 @@ struct ChainVerifier::Impl {
     std::uint64_t expect = p.mac_epoch, max_steps = 1;
     if (mac_prev_valid) {
       expect = mac_prev_epoch + (mac_prev_end ? 1 : 0);
-      if (adjacent) {
+      if (adjacent && prev.seq == mac_prev_seq) {
         epoch_ok = p.mac_epoch == expect;
-      } else if (prev.valid && p.seq > prev.seq) {
-        epoch_ok = p.mac_epoch >= mac_prev_epoch;  // across a gap the epoch may grow, never shrink
-        max_steps = p.seq - prev.seq + 1;
+      } else if (p.seq > mac_prev_seq) {
+        epoch_ok = p.mac_epoch >= mac_prev_epoch;  // across a gap or unreadable lines: may grow, never shrink
+        max_steps = p.seq - mac_prev_seq + 1;
       }
     } else if (p.seq == 0) {
       expect = 0;
@@ -400,35 +401,44 @@ struct ChainVerifier::Impl {
     if (p.mac_check < 0) {
       ++sum.macs_unchecked;
     } else if (p.mac_check == 0) {
-      if (epoch_ok) {  // a wrong epoch is already one finding for this record
-        if (mac_run && adjacent && *mac_run->seq + mac_run->count == p.seq) {
-          ++mac_run->count;
-        } else {
-          flush_mac_run();
-          mac_run = Finding{Reason::mac_invalid, p.seq, false, 1, seg_name, p.offset, {}};
-        }
-      }
+      if (epoch_ok) extend_mac_run(Reason::mac_invalid, p, adjacent);  // a wrong epoch is already a finding
     } else {
       ++sum.macs_checked;
       if (epoch_ok) mac_newest_checked = std::max(mac_newest_checked, p.mac_epoch);
       flush_mac_run();
     }
     mac_prev_valid = true;
+    mac_prev_seq = p.seq;
     mac_prev_epoch = p.mac_epoch;
     mac_prev_end = p.system == Parsed::System::epoch_end;
+  }
+
+  void extend_mac_run(Reason reason, const Parsed& p, bool adjacent) {
+    if (mac_run && mac_run->reason == reason && adjacent && *mac_run->seq + mac_run->count == p.seq) {
+      ++mac_run->count;
+      return;
+    }
+    flush_mac_run();
+    mac_run = Finding{reason, p.seq, false, 1, seg_name, p.offset, {}};
   }
 
   void flush_mac_run() {
     if (!mac_run) return;
     Finding f = std::move(*mac_run);
     mac_run.reset();
-    const std::uint64_t first = *f.seq;
-    add(f.reason, first, f.segment, f.offset,
-        f.count == 1 ? fmt::format("the MAC of record {} does not verify: the record was altered or forged", first)
-                     : fmt::format("the MACs of records {}..{} ({} records) do not verify: altered or forged from "
-                                   "record {} on (re-linking records after a change alters every later MAC input)",
-                                   first, first + f.count - 1, f.count, first),
-        f.count);
+    const std::uint64_t first = *f.seq, last = first + f.count - 1;
+    std::string detail;
+    if (f.reason == Reason::mac_missing)
+      detail = f.count == 1 ? fmt::format("record {} has no MAC in a log that carries them", first)
+                            : fmt::format("records {}..{} ({} records) have no MAC in a log that carries them", first,
+                                          last, f.count);
+    else
+      detail = f.count == 1
+                   ? fmt::format("the MAC of record {} does not verify: the record was altered or forged", first)
+                   : fmt::format("the MACs of records {}..{} ({} records) do not verify: altered or forged from "
+                                 "record {} on (re-linking records after a change alters every later MAC input)",
+                                 first, last, f.count, first);
+    add(f.reason, first, f.segment, f.offset, std::move(detail), f.count);
   }
 
   // ---- Checkpoints (§8.2 step 11) ----
@@ -466,7 +476,9 @@ struct ChainVerifier::Impl {
     // A record already reported before this checkpoint changed the tree: its root cannot match, and saying so
     // again at every later checkpoint would be one alteration reported many times.
     const bool tree_clean = sum.findings_total == 0 && !pending && !mac_run;
-    if (tree_ok && tree_clean && frontier.size() == p.seq && (root != frontier.root() || nodes != frontier.nodes()))
+    const bool comparable = tree_ok && tree_clean && frontier.size() == p.seq;
+    if (!comparable) ++sum.checkpoint_roots_unchecked;
+    if (comparable && (root != frontier.root() || nodes != frontier.nodes()))
       return bad(Reason::checkpoint_invalid,
                  fmt::format("checkpoint record {} states a root or frontier that records 0..{} do not have", p.seq,
                              p.seq == 0 ? 0 : p.seq - 1));
@@ -483,7 +495,7 @@ struct ChainVerifier::Impl {
     if (opt.trusted_keys.empty()) {
       ++sum.checkpoints_sig_unchecked;
       sum.last_signed_checkpoint = size;
-      return;
+      return seed_partial_tree(p, size, root, nodes, comparable);
     }
     if (c.bad_signature)
       return bad(Reason::checkpoint_signature,
@@ -491,6 +503,10 @@ struct ChainVerifier::Impl {
     if (c.verified_by.empty())
       return bad(Reason::checkpoint_signature,
                  fmt::format("checkpoint {} is signed by no trusted key", size));
+    if (c.origin != note::checkpoint_origin(key_short_name(c.verified_by.front()), pid) &&
+        (c.verified_by.size() < 2 || c.origin != note::checkpoint_origin(key_short_name(c.verified_by[1]), pid)))
+      return bad(Reason::checkpoint_invalid,
+                 fmt::format("checkpoint {} has origin {}, which is not <signing key name>/<log_id>", size, c.origin));
     if (current_key.empty()) {
       current_key = c.verified_by.front();
     } else if (std::find(c.verified_by.begin(), c.verified_by.end(), current_key) == c.verified_by.end()) {
@@ -504,6 +520,32 @@ struct ChainVerifier::Impl {
     const std::string label = key_name(current_key);
     if (std::find(sum.signing_keys.begin(), sum.signing_keys.end(), label) == sum.signing_keys.end())
       sum.signing_keys.push_back(label);
+    seed_partial_tree(p, size, root, nodes, comparable);
+  }
+
+  // A log read from the middle (one segment file) has no tree of its own. Its first signed checkpoint, whose
+  // frontier hashes to the signed root, gives one: the records after it are then compared with every later
+  // checkpoint like in a whole log (every segment the writer starts begins with such a checkpoint).
+  void seed_partial_tree(const Parsed& p, std::uint64_t size, const Hash& root, const std::vector<Hash>& nodes,
+                         bool comparable) {
+    if (comparable || tree_seeded || tree_ok || opt.start_seq.value_or(0) == 0 || sum.findings_total != 0 ||
+        pending || size != p.seq)
+      return;
+    try {
+      merkle::Frontier f = merkle::Frontier::from_nodes(size, nodes);
+      if (f.root() != root) return;
+      frontier = std::move(f);
+    } catch (const std::invalid_argument&) {
+      return;
+    }
+    tree_ok = true;
+    tree_seeded = true;
+    --sum.checkpoint_roots_unchecked;  // it is now the tree's starting point, not an unchecked claim
+  }
+
+  static std::string key_short_name(const std::string& key_text) {
+    Result<note::VerifierKey> k = note::parse_verifier_key(key_text);
+    return k ? k->name : std::string();
   }
 
   static std::string key_name(const std::string& key_text) {
@@ -519,7 +561,24 @@ struct ChainVerifier::Impl {
     if (!k || !ev.contains("old_key") || !ev["old_key"].is_string())
       return add(Reason::checkpoint_invalid, p.seq, seg_name, p.offset,
                  fmt::format("log.key_rotated record {} is malformed", p.seq));
-    current_key = k->text();
+    // A rotation must retire the key in use, and may not bring back a key retired before or name one the
+    // auditor does not trust: otherwise whoever holds a leaked, retired key could rotate back to it.
+    const std::string new_label = note::key_label(k->name, k->id);
+    const std::string old_label = ev["old_key"].get<std::string>();
+    std::string problem;
+    if (!current_key.empty() && old_label != key_name(current_key))
+      problem = fmt::format("retires {}, but the log's signing key is {}", old_label, key_name(current_key));
+    else if (std::find(retired_keys.begin(), retired_keys.end(), new_label) != retired_keys.end() ||
+             (!current_key.empty() && new_label == key_name(current_key)))
+      problem = fmt::format("brings back key {}, which this log already used and retired", new_label);
+    else if (!opt.trusted_keys.empty() &&
+             std::find(opt.trusted_keys.begin(), opt.trusted_keys.end(), k.value()) == opt.trusted_keys.end())
+      problem = fmt::format("rotates to key {}, which is not trusted", new_label);
+    if (!problem.empty())
+      return add(Reason::checkpoint_signature, p.seq, seg_name, p.offset,
+                 fmt::format("log.key_rotated record {} {}", p.seq, problem));
+    retired_keys.push_back(old_label);
+    if (!current_key.empty() || !opt.trusted_keys.empty()) current_key = k->text();
   }
 
   // A checkpoint anchor whose tree size the records read have just reached (root = their Merkle root).
@@ -717,6 +776,7 @@ struct ChainVerifier::Impl {
         const std::size_t i = anchor_order[anchor_next++];
         if (anchor_info[i].size == frontier.size()) check_anchor(i, frontier.root());
         else if (anchor_info[i].size == 0) check_anchor(i, merkle::empty_root());
+        else ++sum.checkpoint_anchors_unchecked;  // before where a partial log's tree starts
       }
     } else {
       tree_ok = false;
@@ -876,7 +936,9 @@ struct ChainVerifier::Impl {
       const std::size_t i = anchor_order[anchor_next];
       const verifier_impl::CheckpointInfo& c = anchor_info[i];
       const std::uint64_t have = sum.last_seq ? *sum.last_seq + 1 : 0;
-      if (c.problem.empty() && c.size == 0 && sum.records == 0) {
+      if (opt.start_seq.value_or(0) != 0) {
+        ++sum.checkpoint_anchors_unchecked;  // a partial log (one segment) may legitimately end before it
+      } else if (c.problem.empty() && c.size == 0 && sum.records == 0) {
         check_anchor(i, merkle::empty_root());
       } else if (!c.problem.empty() || (!log_id.empty() && opt.checkpoint_anchors[i].log_id != log_id)) {
         check_anchor(i, Hash{});
@@ -888,8 +950,9 @@ struct ChainVerifier::Impl {
                         sum.last_seq ? fmt::format("at seq {}", *sum.last_seq) : std::string("before any record"), i + 1,
                         c.size, c.size - have),
             c.size - have);
+      } else {
+        ++sum.checkpoint_anchors_unchecked;  // damage reported earlier kept the tree from reaching this size
       }
-      // Otherwise damage earlier in the log (already reported) kept the tree from reaching this size.
     }
     if (opt.anchor) {
       sum.anchor_checked = true;
@@ -1007,6 +1070,10 @@ inline std::string guarantees_checkpoints(const VerifySummary& s) {
     out = "no signed checkpoint";
   }
   if (s.checkpoints_unsigned > 0) out += fmt::format("; {} unsigned (signer unavailable)", s.checkpoints_unsigned);
+  if (s.checkpoint_roots_unchecked > 0)
+    out += fmt::format("; {} root(s) NOT compared with the records (partial log before its first checkpoint, or "
+                       "damage reported earlier)",
+                       s.checkpoint_roots_unchecked);
   // The checkpoint record of size N is record N itself: the records it does not cover come after it.
   if (s.last_signed_checkpoint && s.last_seq && *s.last_seq > *s.last_signed_checkpoint)
     out += fmt::format("; {} record(s) after the last signed checkpoint (size {}) are covered by the chain{} only",
@@ -1020,8 +1087,12 @@ inline std::string summary_guarantees_text(const VerifySummary& s) {
   out += "chain        checked\n";
   out += fmt::format("macs         {}\n", verifier_impl::guarantees_mac(s));
   out += fmt::format("checkpoints  {}\n", verifier_impl::guarantees_checkpoints(s));
-  if (s.checkpoint_anchors_checked > 0)
-    out += fmt::format("anchors      {} checkpoint anchor(s) compared with the log\n", s.checkpoint_anchors_checked);
+  if (s.checkpoint_anchors_checked > 0 || s.checkpoint_anchors_unchecked > 0)
+    out += fmt::format("anchors      {} checkpoint anchor(s) compared with the log{}\n", s.checkpoint_anchors_checked,
+                       s.checkpoint_anchors_unchecked > 0
+                           ? fmt::format("; {} NOT compared (partial log, or damage reported earlier)",
+                                         s.checkpoint_anchors_unchecked)
+                           : std::string());
   else if (!s.anchor_checked)
     out += "anchors      NOT CHECKED: none given (deleting the newest records is detected only with an anchor)\n";
   return out;
@@ -1084,6 +1155,8 @@ FA_INLINE std::string format_summary_json(const VerifySummary& s) {
       s.last_signed_checkpoint ? nlohmann::json(*s.last_signed_checkpoint) : nlohmann::json(nullptr);
   j["signing_keys"] = s.signing_keys;
   j["checkpoint_anchors_checked"] = s.checkpoint_anchors_checked;
+  j["checkpoint_anchors_unchecked"] = s.checkpoint_anchors_unchecked;
+  j["checkpoint_roots_unchecked"] = s.checkpoint_roots_unchecked;
   j["guarantees"] = {{"chain", "checked"},
                      {"macs", verifier_impl::guarantees_mac(s)},
                      {"checkpoints", verifier_impl::guarantees_checkpoints(s)}};

@@ -83,6 +83,10 @@ struct VerifySummary {
   std::optional<std::uint64_t> last_signed_checkpoint;  ///< size of the newest signed checkpoint record
   std::vector<std::string> signing_keys;       ///< key labels (name+id) of checkpoint signatures verified
   std::uint64_t checkpoint_anchors_checked = 0;  ///< checkpoint anchors compared with the log
+  std::uint64_t checkpoint_anchors_unchecked = 0;  ///< anchors a partial or damaged log could not be compared with
+  std::uint64_t checkpoint_roots_unchecked = 0;  ///< checkpoint records whose root could not be compared with the
+                                                 ///< records (a partial log before its first checkpoint, or
+                                                 ///< damage reported earlier)
   bool anchor_checked = false;
   std::vector<Finding> findings;     ///< at most VerifyOptions::max_findings
   std::uint64_t findings_total = 0;  ///< including those not kept

@@ -600,16 +600,25 @@ FA_INLINE Result<NoteVerification> verify_note(std::string_view note, const std:
     auto add_once = [](std::vector<std::string>& list, std::string item) {
       if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(std::move(item));
     };
+    // At most one Ed25519 verification per trusted key, and none after the first failure: a hostile note
+    // with 100 signature lines naming a trusted key costs one verification, not 100.
+    std::vector<bool> tried(trusted.size(), false);
     for (const NoteSignature& sig : n->signatures) {
       const auto key = std::find_if(trusted.begin(), trusted.end(), [&](const VerifierKey& k) {
         return k.name == sig.name && k.id == sig.id;
       });
       if (key == trusted.end()) {
         add_once(out.unknown_signers, key_label(sig.name, sig.id));
-      } else if (note_impl::ed25519_verify(key->public_key, n->text, sig.signature)) {
+        continue;
+      }
+      const auto at = static_cast<std::size_t>(key - trusted.begin());
+      if (tried[at]) continue;
+      tried[at] = true;
+      if (note_impl::ed25519_verify(key->public_key, n->text, sig.signature)) {
         add_once(out.verified_by, key->text());
       } else {
         out.bad_signature = true;
+        break;
       }
     }
     return out;

@@ -45,8 +45,18 @@ struct KeyedLog {
     auto seed = fa::mac::Seed::generate();
     if (!seed || !seed->save(seed_copy) || !seed->save(writer_key)) throw std::runtime_error("cannot write seeds");
     verifier = key.verifier();
+    signing_text_ = key.text();
     signer = std::make_shared<fa::LocalSigner>(std::move(key));
   }
+  ~KeyedLog() { fa::detail::secure_wipe(signing_text_.data(), signing_text_.size()); }
+
+  /// Another copy of the log's signing key (tests that play the writer again, or the attacker who stole it).
+  fa::note::SigningKey signing_key() const { return fa::note::SigningKey::parse(signing_text_).value(); }
+
+ private:
+  std::string signing_text_;
+
+ public:
 
   /// Writer options: MACs, checkpoints, an anchor file, small epochs and segments so that a few hundred
   /// records cross many epochs, checkpoints and segments.
