@@ -480,6 +480,9 @@ int main(int argc, char** argv) {
     j["cases"] = cs;
     j["targets"] = {
         {"verify_over_sha256", {{"value", ratio}, {"target", 0.60}, {"met", ratio >= 0.60}}},
+        {"keyed_verify_over_sha256",
+         {{"value", o.keys ? nlohmann::json(ratio) : nlohmann::json(nullptr)}, {"target", 0.50},
+          {"met", o.keys && ratio >= 0.50}}},
         {"verify_t1_over_sha256", {{"value", ratio1}, {"target", 0.60}, {"met", ratio1 >= 0.60}}},
         {"verifier_peak_rss_mib",
          {{"value", static_cast<double>(peak_kib) / 1024.0}, {"target", 64}, {"met", peak_kib < 64 * 1024}}}};
@@ -509,6 +512,8 @@ int main(int argc, char** argv) {
               ratio1 >= 0.60 ? "met" : "NOT MET");
   std::printf("  verifier peak RSS < 64 MiB      %6.1f MiB  %s\n", static_cast<double>(peak_kib) / 1024.0,
               peak_kib < 64 * 1024 ? "met" : "NOT MET");
+  if (o.keys)  // the keys-and-checkpoints issue: MACs and signatures checked, at least half of SHA-256
+    std::printf("  keyed verify / sha256_1k >= 50%%  %6.0f%%  %s\n", 100 * ratio, ratio >= 0.50 ? "met" : "NOT MET");
   if (generated && o.keep) std::printf("\nkept the log in %s\n", dir.c_str());
   return 0;
 }
