@@ -722,3 +722,28 @@ TEST_CASE("verifier: a hostile MAC epoch number costs a bounded amount of key de
   CHECK(s.macs_unchecked >= 1);
   CHECK(s.macs_checked == s.records - s.macs_unchecked);
 }
+
+TEST_CASE("tamper: a fabricated log under a new log id is reported when the auditor names the expected one",
+          "[tamper][keys]") {
+  KeyedLog real;
+  real.write(20);
+  const std::string expected = log_id_of(LogImage::load(real.dir));
+  // A compromised writer starts over in the same directory: a new log, signed by a signer that trusts a new
+  // origin on first use. Only the expected log id (and the MACs) tell.
+  fa_test::TempDir t2;
+  const std::string forged = t2 / "log";
+  {
+    fa::LoggerOptions o = options_for(forged);
+    o.signer = real.signer;
+    auto lg = must_open(o);
+    REQUIRE(lg->log(generation_event("forged")));
+    REQUIRE(lg->close());
+  }
+  fa::VerifyOptions o = with_key_only(real);
+  REQUIRE(verify_path(forged, o).intact);
+  o.expected_log_id = expected;
+  const fa::VerifySummary s = verify_path(forged, o);
+  REQUIRE_FALSE(s.intact);
+  CHECK(first_finding(s).reason == Reason::log_id_mismatch);
+  CHECK(first_finding(s).seq == 0u);
+}

@@ -689,6 +689,10 @@ struct ChainVerifier::Impl {
     };
     if (log_id.empty()) {
       log_id = std::string(pid);
+      if (!opt.expected_log_id.empty() && pid != opt.expected_log_id)
+        flag(Reason::log_id_mismatch, p.seq,
+             fmt::format("the log is {}, but log {} was expected: a different (possibly fabricated) log", pid,
+                         opt.expected_log_id));
     } else if (pid != log_id) {
       flag(Reason::log_id_mismatch, p.seq, fmt::format("record {} belongs to log {}, not {}", p.seq, pid, log_id));
     }

@@ -107,6 +107,10 @@ struct VerifyOptions {
   /// The auditor's MAC seed file (or a writer state file: checks from its epoch on). Empty: MACs not checked.
   /// With a key, a log without MACs is reported (mac_missing).
   std::string mac_key_path;
+  /// The log id the auditor expects (from provisioning or an earlier audit). Empty: any. A log with another id
+  /// is reported (log_id_mismatch at its first record): a compromised writer could start a new log and have
+  /// its checkpoints signed, since a signer trusts a new origin on first use (§10.4).
+  std::string expected_log_id;
 };
 
 /// Single-use streaming verifier. Feed segments in order (begin_segment, feed*, end_segment), then finish().

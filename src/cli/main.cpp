@@ -99,6 +99,7 @@ options:
                        and signed checkpoint anchors (prove the log extends each); repeatable
   --key FILE           a trusted verifier key (verifier.key); repeatable. Checks checkpoint signatures
   --mac-key FILE       the auditor's MAC seed (mac.key as keygen wrote it). Checks every record's MAC
+  --log-id HEX         the log id expected (32 hex); another log is reported (log_id_mismatch)
   --start-seq N        the first record expected (default 0; a single segment file: its name)
   --json               machine-readable report on standard output
   --write-anchor FILE  if the log is intact, save its head as an anchor to FILE
@@ -500,6 +501,10 @@ int cmd_verify(int argc, char** argv) {
       const char* v = value();
       if (!v) return usage_error("--mac-key needs a file", kVerifyHelp);
       opt.mac_key_path = v;
+    } else if (a == "--log-id") {
+      const char* v = value();
+      if (!v || !fa::record::valid_log_id(v)) return usage_error("--log-id needs 32 lowercase hex characters", kVerifyHelp);
+      opt.expected_log_id = v;
     } else if (a == "--start-seq") {
       std::uint64_t n = 0;
       if (!parse_u64(value(), &n)) return usage_error("--start-seq needs a number", kVerifyHelp);
