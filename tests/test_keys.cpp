@@ -747,3 +747,21 @@ TEST_CASE("tamper: a fabricated log under a new log id is reported when the audi
   CHECK(first_finding(s).reason == Reason::log_id_mismatch);
   CHECK(first_finding(s).seq == 0u);
 }
+
+// docs/log-format.md §10.2 pins this vector; Ed25519 is deterministic, so the note is byte-exact.
+TEST_CASE("keys: the signed checkpoint test vector of the spec", "[keys]") {
+  std::array<std::uint8_t, 32> seed{};
+  for (int i = 0; i < 32; ++i) seed[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
+  auto key = fa::note::SigningKey::from_seed("example.com/fooocus", seed);
+  REQUIRE(key);
+  CHECK(key->verifier().text() == "example.com/fooocus+7eb10363+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4");
+  fa::Hash root{};
+  REQUIRE(fa::detail::parse_hash_hex("1548a4f1fcbefd14efbdeb4594ed337378f5b2a5f46659f8ccda7ab0fe463991", &root));
+  const fa::note::Checkpoint c{fa::note::checkpoint_origin("example.com/fooocus", std::string(32, '0')), 1, root, {}};
+  auto note = fa::note::sign_note(fa::note::format_checkpoint(c), key.value());
+  REQUIRE(note);
+  CHECK(note.value() ==
+        "example.com/fooocus/00000000000000000000000000000000\n1\nFUik8fy+/RTvvetFlO0zc3j1sqX0Zln4zNp6sP5GOZE=\n\n"
+        "\xe2\x80\x94 example.com/fooocus "
+        "frEDY17B5kXk8NY2+rSMXSXKh8YwiDCM6SDUeiaSujX9Y3NbfFxj5brDf6yX9CXIAtEh6PhQp8izu1ZEcvNCsK4YvQI=\n");
+}
