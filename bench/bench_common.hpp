@@ -1,12 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// What both benchmarks share: the event they log (the seed article's section 2.2 example generation event,
-// about 1.2 KB canonical, with real-looking hash values) and leaving no scratch directory behind on failure.
+// What the benchmark programs share: the event they log (the seed article's section 2.2 example generation
+// event, about 1.2 KB canonical, with real-looking hash values), their command-line parsing, a scratch
+// directory that is not left behind on failure, round-robin runs of their cases, and the figures every
+// report carries (load average, CPU time, the median run).
 
+#include <stdlib.h>  // getloadavg, mkdtemp
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "fooocus_audit/generation_event.hpp"
 
@@ -65,6 +84,125 @@ inline std::string& scratch_dir() {
     std::filesystem::remove_all(scratch_dir(), ec);
   }
   std::exit(2);
+}
+
+/// Prints `text` (the program's usage) to stdout for code 0, else to stderr, and exits with `code`.
+[[noreturn]] inline void usage(const char* text, int code) {
+  std::fprintf(code == 0 ? stdout : stderr, "%s", text);
+  std::exit(code);
+}
+
+/// One command-line option: a value parsed into *target (integers as std::stoull / std::stoi would, a string
+/// as given), or a switch that stores a fixed value.
+class Flag {
+ public:
+  Flag(std::string_view name, std::string* target)
+      : name_(name), takes_value_(true), set_([target](const char* v) { *target = v; }) {}
+  template <typename T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+  Flag(std::string_view name, T* target)
+      : name_(name), takes_value_(true), set_([target](const char* v) { *target = parse_integer<T>(v); }) {}
+  Flag(std::string_view name, bool* target, bool value)
+      : name_(name), takes_value_(false), set_([target, value](const char*) { *target = value; }) {}
+
+  std::string_view name() const { return name_; }
+  bool takes_value() const { return takes_value_; }
+  void set(const char* value) const { set_(value); }
+
+ private:
+  // Unsigned: std::stoull, cut to T. Signed: out of T's range throws std::out_of_range, as std::stoi does.
+  template <typename T>
+  static T parse_integer(const char* v) {
+    if constexpr (std::is_unsigned_v<T>) {
+      return static_cast<T>(std::stoull(v));
+    } else {
+      const long long x = std::stoll(v);
+      if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max())
+        throw std::out_of_range(std::string("option value out of range: ") + v);
+      return static_cast<T>(x);
+    }
+  }
+
+  std::string_view name_;
+  bool takes_value_;
+  std::function<void(const char*)> set_;
+};
+
+/// Applies argv[1..] to `flags`. --help and -h print `usage_text` and exit 0; an unknown option or a missing
+/// value prints it to stderr and exits 2.
+inline void parse_flags(int argc, char** argv, const char* usage_text, std::initializer_list<Flag> flags) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--help" || a == "-h") usage(usage_text, 0);
+    const Flag* flag = nullptr;
+    for (const Flag& f : flags)
+      if (f.name() == a) flag = &f;
+    if (flag == nullptr) usage(usage_text, 2);
+    if (!flag->takes_value()) {
+      flag->set(nullptr);
+    } else {
+      if (i + 1 >= argc) usage(usage_text, 2);
+      flag->set(argv[++i]);
+    }
+  }
+}
+
+/// Creates the directory "<prefix>-XXXXXX" (mkdtemp) and returns its path; dies when it cannot. With
+/// remove_on_failure it becomes the scratch directory die() removes.
+inline std::string make_scratch_dir(const char* program, const std::string& prefix, bool remove_on_failure) {
+  std::string dir = prefix + "-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr) die(program, "mkdtemp " + dir + ": " + std::strerror(errno));
+  if (remove_on_failure) scratch_dir() = dir;
+  return dir;
+}
+
+/// "1.23 0.98 0.75", or "?" when the system does not say.
+inline std::string load_average() {
+  double l[3] = {0, 0, 0};
+  if (::getloadavg(l, 3) != 3) return "?";
+  return fmt::format("{:.2f} {:.2f} {:.2f}", l[0], l[1], l[2]);
+}
+
+/// User + system time in a getrusage / wait4 result, in seconds.
+inline double cpu_seconds(const rusage& ru) {
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/// The run with the median `seconds(run)` (of an even count, the upper of the two middle ones).
+template <typename Run, typename Seconds>
+const Run& median_run(const std::vector<Run>& runs, Seconds seconds) {
+  std::vector<const Run*> v;
+  for (const Run& r : runs) v.push_back(&r);
+  std::sort(v.begin(), v.end(), [&](const Run* a, const Run* b) { return seconds(*a) < seconds(*b); });
+  return *v[v.size() / 2];
+}
+
+/// The load average before and after the timed rounds of run_round_robin().
+struct LoadAverages {
+  std::string before, after;
+};
+
+/// Runs every case `warmup` untimed rounds, then `runs` timed rounds, round-robin: measure(c) runs case c
+/// (a struct with `id` and `results`) once, and a timed round keeps what it returns in c.results. Unless
+/// quiet, the progress is shown on one line of stderr, ids padded to id_width.
+template <typename Case, typename Measure>
+LoadAverages run_round_robin(std::vector<Case>& cases, int warmup, int runs, bool quiet, int id_width,
+                             Measure measure) {
+  for (int w = 0; w < warmup; ++w)
+    for (Case& c : cases) {
+      if (!quiet) std::fprintf(stderr, "warm-up %d/%d %-*s ...\r", w + 1, warmup, id_width, c.id.c_str());
+      (void)measure(c);
+    }
+  LoadAverages load;
+  load.before = load_average();
+  for (int r = 0; r < runs; ++r)
+    for (Case& c : cases) {
+      if (!quiet) std::fprintf(stderr, "run %d/%d %-*s ...\r", r + 1, runs, id_width, c.id.c_str());
+      c.results.push_back(measure(c));
+    }
+  if (!quiet) std::fprintf(stderr, "%60s\r", "");
+  load.after = load_average();
+  return load;
 }
 
 }  // namespace fa_bench

@@ -101,62 +101,37 @@ struct Options {
   bool json = false;
 };
 
-[[noreturn]] void usage(int code) {
-  std::fprintf(
-      code == 0 ? stdout : stderr,
-      "usage: bench_log [--events N] [--always-events N] [--runs R] [--warmup W] [--tmp DIR] [--only IDS]\n"
-      "                 [--no-prefault] [--json]\n"
-      "  --events N         events per case (default 1000000)\n"
-      "  --always-events N  events for the Durability::always + flush()/100 case (default 100000)\n"
-      "  --runs R           runs per case, the median is reported (default 3)\n"
-      "  --warmup W         untimed rounds of every case before the timed ones (default 1)\n"
-      "  --tmp DIR          where the per-run log directories are created (default /tmp)\n"
-      "  --no-prefault      skip writing and deleting a scratch file of the run's size before each run\n"
-      "  --only IDS         run only these cases (comma-separated ids, e.g. fa_none,spdlog_dump)\n"
-      "  --json             machine-readable output on stdout instead of the table\n");
-  std::exit(code);
-}
+constexpr char kUsage[] =
+    "usage: bench_log [--events N] [--always-events N] [--runs R] [--warmup W] [--tmp DIR] [--only IDS]\n"
+    "                 [--no-prefault] [--json]\n"
+    "  --events N         events per case (default 1000000)\n"
+    "  --always-events N  events for the Durability::always + flush()/100 case (default 100000)\n"
+    "  --runs R           runs per case, the median is reported (default 3)\n"
+    "  --warmup W         untimed rounds of every case before the timed ones (default 1)\n"
+    "  --tmp DIR          where the per-run log directories are created (default /tmp)\n"
+    "  --no-prefault      skip writing and deleting a scratch file of the run's size before each run\n"
+    "  --only IDS         run only these cases (comma-separated ids, e.g. fa_none,spdlog_dump)\n"
+    "  --json             machine-readable output on stdout instead of the table\n";
 
 Options parse_args(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage(2);
-      return argv[++i];
-    };
-    if (a == "--events")
-      o.events = std::stoull(next());
-    else if (a == "--always-events")
-      o.always_events = std::stoull(next());
-    else if (a == "--runs")
-      o.runs = std::stoi(next());
-    else if (a == "--warmup")
-      o.warmup = std::stoi(next());
-    else if (a == "--tmp")
-      o.tmp = next();
-    else if (a == "--only")
-      o.only = next();
-    else if (a == "--no-prefault")
-      o.prefault = false;
-    else if (a == "--json")
-      o.json = true;
-    else if (a == "--help" || a == "-h")
-      usage(0);
-    else
-      usage(2);
-  }
-  if (o.events == 0 || o.runs <= 0 || o.warmup < 0) usage(2);
+  fa_bench::parse_flags(argc, argv, kUsage,
+                        {{"--events", &o.events},
+                         {"--always-events", &o.always_events},
+                         {"--runs", &o.runs},
+                         {"--warmup", &o.warmup},
+                         {"--tmp", &o.tmp},
+                         {"--only", &o.only},
+                         {"--no-prefault", &o.prefault, false},
+                         {"--json", &o.json, true}});
+  if (o.events == 0 || o.runs <= 0 || o.warmup < 0) fa_bench::usage(kUsage, 2);
   return o;
 }
 
 [[noreturn]] void die(const std::string& what) { fa_bench::die("bench_log", what); }
 
 std::string make_temp_dir(const std::string& base) {
-  std::string t = base + "/fa-bench-log-XXXXXX";
-  if (::mkdtemp(t.data()) == nullptr) die("mkdtemp " + t + ": " + std::strerror(errno));
-  fa_bench::scratch_dir() = t;
-  return t;
+  return fa_bench::make_scratch_dir("bench_log", base + "/fa-bench-log", true);
 }
 
 std::uint64_t dir_bytes(const std::string& dir) {
@@ -191,8 +166,7 @@ struct RunResult {
 double process_cpu_seconds() {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return fa_bench::cpu_seconds(ru);
 }
 
 // --- our cases -------------------------------------------------------------------------------------------
@@ -323,23 +297,13 @@ struct Case {
   }
   double rate() const { return static_cast<double>(events) / median_seconds(); }
   double median_cpu_seconds() const {  // CPU time of the run with the median wall time
-    std::vector<const RunResult*> v;
-    for (const RunResult& r : results) v.push_back(&r);
-    std::sort(v.begin(), v.end(),
-              [](const RunResult* a, const RunResult* b) { return a->seconds < b->seconds; });
-    return v[v.size() / 2]->cpu_seconds;
+    return fa_bench::median_run(results, [](const RunResult& r) { return r.seconds; }).cpu_seconds;
   }
   double cpu_us_per_event() const { return 1e6 * median_cpu_seconds() / static_cast<double>(events); }
   double bytes_per_event() const {
     return results.empty() ? 0 : static_cast<double>(results.back().bytes) / static_cast<double>(events);
   }
 };
-
-std::string load_average() {
-  double l[3] = {0, 0, 0};
-  if (::getloadavg(l, 3) != 3) return "?";
-  return fmt::format("{:.2f} {:.2f} {:.2f}", l[0], l[1], l[2]);
-}
 
 }  // namespace
 
@@ -413,19 +377,8 @@ int main(int argc, char** argv) {
     if (cases.empty()) die("--only " + o.only + " matches no case");
   }
 
-  for (int w = 0; w < o.warmup; ++w)
-    for (Case& c : cases) {
-      if (!o.json) std::fprintf(stderr, "warm-up %d/%d %-20s ...\r", w + 1, o.warmup, c.id.c_str());
-      (void)c.run();
-    }
-  const std::string load_before = load_average();
-  for (int r = 0; r < o.runs; ++r)
-    for (Case& c : cases) {
-      if (!o.json) std::fprintf(stderr, "run %d/%d %-20s ...\r", r + 1, o.runs, c.id.c_str());
-      c.results.push_back(c.run());
-    }
-  if (!o.json) std::fprintf(stderr, "%60s\r", "");
-  const std::string load_after = load_average();
+  const fa_bench::LoadAverages load =
+      fa_bench::run_round_robin(cases, o.warmup, o.runs, o.json, 20, [](Case& c) { return c.run(); });
 
   auto find = [&](const std::string& id) -> const Case* {
     for (const Case& c : cases)
@@ -447,8 +400,8 @@ int main(int argc, char** argv) {
     j["prefault"] = o.prefault;
     j["event_canonical_bytes"] = canonical.size();
     j["event_dump_bytes"] = dump_bytes;
-    j["load_average_before"] = load_before;
-    j["load_average_after"] = load_after;
+    j["load_average_before"] = load.before;
+    j["load_average_after"] = load.after;
 #if defined(FA_HAVE_SPDLOG)
     j["spdlog_version"] = fmt::format("{}.{}.{}", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH);
 #else
@@ -491,8 +444,8 @@ int main(int argc, char** argv) {
       "bench_log: the §2.2 generation event (%zu bytes canonical, %zu bytes as json.dump()), one producer\n",
       canonical.size(), dump_bytes);
   std::printf("median of %d runs after %d warm-up round(s)%s; load average before: %s, after: %s\n\n", o.runs,
-              o.warmup, o.prefault ? ", page cache prefaulted before each run" : "", load_before.c_str(),
-              load_after.c_str());
+              o.warmup, o.prefault ? ", page cache prefaulted before each run" : "", load.before.c_str(),
+              load.after.c_str());
   std::printf("%-20s %-52s %9s %9s %11s %9s %9s %8s\n", "case", "what", "events", "median s", "events/s",
               "vs spdlog", "cpu us/ev", "B/event");
   for (const Case& c : cases) {

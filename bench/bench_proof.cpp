@@ -50,49 +50,28 @@ struct Options {
   bool json = false;
 };
 
-[[noreturn]] void usage(int code) {
-  std::fprintf(
-      code == 0 ? stdout : stderr,
-      "usage: bench_proof [--leaves N] [--samples S] [--cold-samples C] [--dir DIR] [--keep]\n"
-      "                   [--seed X] [--json]\n"
-      "  --leaves N        leaves in the tree store (default 10000000)\n"
-      "  --samples S       proofs of each kind timed (default 1000)\n"
-      "  --cold-samples C  inclusion proofs timed after dropping the store's pages (default 100, 0: skip)\n"
-      "  --dir DIR         where the scratch directory is made (default /tmp)\n"
-      "  --keep            keep the scratch directory and print its path\n"
-      "  --seed X          seed of the random indices (default 42)\n"
-      "  --json            machine-readable output on stdout instead of the table\n");
-  std::exit(code);
-}
+constexpr char kUsage[] =
+    "usage: bench_proof [--leaves N] [--samples S] [--cold-samples C] [--dir DIR] [--keep]\n"
+    "                   [--seed X] [--json]\n"
+    "  --leaves N        leaves in the tree store (default 10000000)\n"
+    "  --samples S       proofs of each kind timed (default 1000)\n"
+    "  --cold-samples C  inclusion proofs timed after dropping the store's pages (default 100, 0: skip)\n"
+    "  --dir DIR         where the scratch directory is made (default /tmp)\n"
+    "  --keep            keep the scratch directory and print its path\n"
+    "  --seed X          seed of the random indices (default 42)\n"
+    "  --json            machine-readable output on stdout instead of the table\n";
 
 Options parse_args(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage(2);
-      return argv[++i];
-    };
-    if (a == "--leaves")
-      o.leaves = std::stoull(next());
-    else if (a == "--samples")
-      o.samples = std::stoul(next());
-    else if (a == "--cold-samples")
-      o.cold_samples = std::stoul(next());
-    else if (a == "--dir")
-      o.dir = next();
-    else if (a == "--keep")
-      o.keep = true;
-    else if (a == "--seed")
-      o.seed = std::stoull(next());
-    else if (a == "--json")
-      o.json = true;
-    else if (a == "--help" || a == "-h")
-      usage(0);
-    else
-      usage(2);
-  }
-  if (o.leaves < 2 || o.samples == 0) usage(2);
+  fa_bench::parse_flags(argc, argv, kUsage,
+                        {{"--leaves", &o.leaves},
+                         {"--samples", &o.samples},
+                         {"--cold-samples", &o.cold_samples},
+                         {"--dir", &o.dir},
+                         {"--keep", &o.keep, true},
+                         {"--seed", &o.seed},
+                         {"--json", &o.json, true}});
+  if (o.leaves < 2 || o.samples == 0) fa_bench::usage(kUsage, 2);
   return o;
 }
 
@@ -164,20 +143,12 @@ void drop_store_pages(const std::string& tree_dir) {
   }
 }
 
-std::string load_average() {
-  double l[3] = {0, 0, 0};
-  if (::getloadavg(l, 3) != 3) return "?";
-  return fmt::format("{:.2f} {:.2f} {:.2f}", l[0], l[1], l[2]);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse_args(argc, argv);
-  std::string base = o.dir + "/fa-bench-proof-XXXXXX";
-  if (::mkdtemp(base.data()) == nullptr) die("mkdtemp " + base + ": " + std::strerror(errno));
-  if (!o.keep) fa_bench::scratch_dir() = base;
-  const std::string load_before = load_average();
+  const std::string base = fa_bench::make_scratch_dir("bench_proof", o.dir + "/fa-bench-proof", !o.keep);
+  const std::string load_before = fa_bench::load_average();
   const std::uint64_t n = o.leaves;
 
   // --- build the store
@@ -256,7 +227,7 @@ int main(int argc, char** argv) {
     cold_gen.push_back(us_since(t0));
     if (!p) die("inclusion_proof: " + p.status().to_string());
   }
-  const std::string load_after = load_average();
+  const std::string load_after = fa_bench::load_average();
 
   const Stats ig = stats(inc_gen), iv = stats(inc_ver), cg = stats(con_gen), cv = stats(con_ver),
               ra = stats(root_at);

@@ -70,55 +70,33 @@ struct Keys {
 };
 Keys g_keys;
 
-[[noreturn]] void usage(int code) {
-  std::fprintf(code == 0 ? stdout : stderr,
-               "usage: bench_verify [--bytes N] [--dir DIR] [--keep] [--threads T] [--runs R]\n"
-               "                    [--warmup W] [--tmp DIR] [--keys] [--json]\n"
-               "  --bytes N    size of the generated log (default 1073741824)\n"
-               "  --dir DIR    verify this existing log instead of generating one (never removed)\n"
-               "  --keep       keep the generated log and print its path\n"
-               "  --threads T  threads of the parallel case (default 0: the verifier's default); a\n"
-               "               --threads 1 case always runs too\n"
-               "  --runs R     runs per case, the median is reported (default 3)\n"
-               "  --warmup W   untimed rounds of every case before the timed ones (default 1)\n"
-               "  --tmp DIR    where the log is generated (default /tmp)\n"
-               "  --keys       write the log with MACs and signed checkpoints, verify with the seed and key\n"
-               "  --json       machine-readable output on stdout instead of the table\n");
-  std::exit(code);
-}
+constexpr char kUsage[] =
+    "usage: bench_verify [--bytes N] [--dir DIR] [--keep] [--threads T] [--runs R]\n"
+    "                    [--warmup W] [--tmp DIR] [--keys] [--json]\n"
+    "  --bytes N    size of the generated log (default 1073741824)\n"
+    "  --dir DIR    verify this existing log instead of generating one (never removed)\n"
+    "  --keep       keep the generated log and print its path\n"
+    "  --threads T  threads of the parallel case (default 0: the verifier's default); a\n"
+    "               --threads 1 case always runs too\n"
+    "  --runs R     runs per case, the median is reported (default 3)\n"
+    "  --warmup W   untimed rounds of every case before the timed ones (default 1)\n"
+    "  --tmp DIR    where the log is generated (default /tmp)\n"
+    "  --keys       write the log with MACs and signed checkpoints, verify with the seed and key\n"
+    "  --json       machine-readable output on stdout instead of the table\n";
 
 Options parse_args(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage(2);
-      return argv[++i];
-    };
-    if (a == "--bytes")
-      o.bytes = std::stoull(next());
-    else if (a == "--dir")
-      o.dir = next();
-    else if (a == "--keep")
-      o.keep = true;
-    else if (a == "--threads")
-      o.threads = static_cast<unsigned>(std::stoul(next()));
-    else if (a == "--runs")
-      o.runs = std::stoi(next());
-    else if (a == "--warmup")
-      o.warmup = std::stoi(next());
-    else if (a == "--tmp")
-      o.tmp = next();
-    else if (a == "--json")
-      o.json = true;
-    else if (a == "--keys")
-      o.keys = true;
-    else if (a == "--help" || a == "-h")
-      usage(0);
-    else
-      usage(2);
-  }
-  if (o.bytes == 0 || o.runs <= 0 || o.warmup < 0) usage(2);
+  fa_bench::parse_flags(argc, argv, kUsage,
+                        {{"--bytes", &o.bytes},
+                         {"--dir", &o.dir},
+                         {"--keep", &o.keep, true},
+                         {"--threads", &o.threads},
+                         {"--runs", &o.runs},
+                         {"--warmup", &o.warmup},
+                         {"--tmp", &o.tmp},
+                         {"--json", &o.json, true},
+                         {"--keys", &o.keys, true}});
+  if (o.bytes == 0 || o.runs <= 0 || o.warmup < 0) fa_bench::usage(kUsage, 2);
   return o;
 }
 
@@ -192,17 +170,14 @@ Measured in_child(const std::function<ChildResult()>& fn) {
   if (got != sizeof m.r || !WIFEXITED(status) || WEXITSTATUS(status) != 0) die("a measuring child failed");
   if (m.r.error[0] != '\0') die(m.r.error);
   m.ru_maxrss_kib = ru.ru_maxrss;
-  m.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  m.cpu_seconds = fa_bench::cpu_seconds(ru);
   return m;
 }
 
 // --- the log ---------------------------------------------------------------------------------------------
 
 std::string generate_log(const Options& o) {
-  std::string base = o.tmp + "/fa-bench-verify-XXXXXX";
-  if (::mkdtemp(base.data()) == nullptr) die("mkdtemp " + base + ": " + std::strerror(errno));
-  if (!o.keep) fa_bench::scratch_dir() = base;
+  const std::string base = fa_bench::make_scratch_dir("bench_verify", o.tmp + "/fa-bench-verify", !o.keep);
   const std::string dir = base + "/log";
   const fa::GenerationEvent ev = article_event();
   std::string canonical;
@@ -352,11 +327,7 @@ struct Case {
   std::vector<Measured> results;
 
   const Measured& median() const {  // the run with the median time
-    std::vector<const Measured*> v;
-    for (const Measured& m : results) v.push_back(&m);
-    std::sort(v.begin(), v.end(),
-              [](const Measured* a, const Measured* b) { return a->r.seconds < b->r.seconds; });
-    return *v[v.size() / 2];
+    return fa_bench::median_run(results, [](const Measured& m) { return m.r.seconds; });
   }
   double mb_per_s() const { return static_cast<double>(median().r.bytes) / median().r.seconds / 1e6; }
   long peak_hwm_kib() const {
@@ -370,12 +341,6 @@ struct Case {
     return m;
   }
 };
-
-std::string load_average() {
-  double l[3] = {0, 0, 0};
-  if (::getloadavg(l, 3) != 3) return "?";
-  return fmt::format("{:.2f} {:.2f} {:.2f}", l[0], l[1], l[2]);
-}
 
 }  // namespace
 
@@ -416,20 +381,9 @@ int main(int argc, char** argv) {
                 },
                 {}};
 
-  for (int w = 0; w < o.warmup; ++w)
-    for (Case& c : cases) {
-      if (!o.json) std::fprintf(stderr, "warm-up %d/%d %-16s ...\r", w + 1, o.warmup, c.id.c_str());
-      (void)in_child(c.run);
-    }
-  const std::string load_before = load_average();
   baseline.results.push_back(in_child(baseline.run));
-  for (int r = 0; r < o.runs; ++r)
-    for (Case& c : cases) {
-      if (!o.json) std::fprintf(stderr, "run %d/%d %-16s ...\r", r + 1, o.runs, c.id.c_str());
-      c.results.push_back(in_child(c.run));
-    }
-  if (!o.json) std::fprintf(stderr, "%60s\r", "");
-  const std::string load_after = load_average();
+  const fa_bench::LoadAverages load =
+      fa_bench::run_round_robin(cases, o.warmup, o.runs, o.json, 16, [](Case& c) { return in_child(c.run); });
 
   const Case& peer = cases[0];
   const Case& ver = cases[1];
@@ -457,8 +411,8 @@ int main(int argc, char** argv) {
     j["hardware_concurrency"] = hw;
     j["runs"] = o.runs;
     j["warmup"] = o.warmup;
-    j["load_average_before"] = load_before;
-    j["load_average_after"] = load_after;
+    j["load_average_before"] = load.before;
+    j["load_average_after"] = load.after;
     j["baseline_vm_hwm_kib"] = baseline.results[0].r.vm_hwm_kib;
     nlohmann::json cs = nlohmann::json::array();
     for (const Case& c : cases) {
@@ -496,7 +450,7 @@ int main(int argc, char** argv) {
   std::printf(
       "median of %d runs after %d warm-up round(s), each run in its own process; MB = 10^6 bytes\n"
       "load average before: %s, after: %s\n\n",
-      o.runs, o.warmup, load_before.c_str(), load_after.c_str());
+      o.runs, o.warmup, load.before.c_str(), load.after.c_str());
   std::printf("%-15s %-62s %9s %7s %9s %10s %12s\n", "case", "what", "median s", "cpu s", "MB/s", "vs sha256",
               "peak RSS MiB");
   for (const Case& c : cases)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Separation of duties in one program: the checkpoint signing key lives in a separate signer process, and the
 // writer (the Fooocus service) only ever sees the public verifier key. An intruder in the writer can then
-// neither steal the key nor get a rewritten, truncated or forked history signed (docs/log-format.md §10.4).
+// neither steal the key nor get a rewritten, truncated or forked history of the log signed (docs/log-format.md
+// §10.4).
 //
 //   separate_signer [PARENT_DIR]     (default $TMPDIR or /tmp; a fresh directory is made inside it)
 //

@@ -2,15 +2,12 @@
 // The fooocus-audit command-line tool (docs/cli.md), run as a separate process: exit codes, what is
 // appended and refused, verify's text and JSON reports, standard input, and anchors.
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "support/cli_support.hpp"
 #include "support/log_fixture.hpp"
 
 using namespace fa_test;
@@ -21,64 +18,12 @@ using nlohmann::json;
 
 namespace {
 
-struct Run {
-  int status = -1;  ///< exit status, or -1 if the process did not exit normally
-  std::string out, err;
-};
-
-/// Runs the CLI with `args`, standard input from `input`, and collects its exit status and output.
-Run run_cli(const std::vector<std::string>& args, const std::string& input = "") {
-  TempDir io;
-  const std::string in_path = io / "stdin", out_path = io / "stdout", err_path = io / "stderr";
-  write_bytes(in_path, input);
-  std::vector<std::string> argv_s{FA_CLI_PATH};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  const int in = ::open(in_path.c_str(), O_RDONLY | O_CLOEXEC);
-  const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  REQUIRE(in >= 0);
-  REQUIRE(out >= 0);
-  REQUIRE(err >= 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec (the test process has threads).
-    if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(127);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(in);
-  ::close(out);
-  ::close(err);
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0) REQUIRE(errno == EINTR);
-  Run r;
-  r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-  r.out = read_bytes(out_path);
-  r.err = read_bytes(err_path);
-  return r;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 /// The events of a log in order (system records included), as parsed JSON.
 std::vector<json> events_of(const std::string& dir) {
   std::vector<json> out;
   for (const auto& seg : LogImage::load(dir).segs)
     for (const std::string& l : seg.lines) out.push_back(json::parse(parse_rec(l).event));
   return out;
-}
-
-std::string ndjson(int from, int to) {
-  std::string s;
-  for (int i = from; i < to; ++i) s += sample_event(i).dump() + "\n";
-  return s;
 }
 
 }  // namespace

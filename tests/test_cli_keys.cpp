@@ -2,7 +2,6 @@
 // The fooocus-audit tool with keys (docs/cli.md): keygen, append and verify with signing and MAC keys, prove
 // and check-proof, and a separate sign-server process. Each test spawns the built tool as a separate process.
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,9 +11,11 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "support/cli_support.hpp"
 #include "support/log_fixture.hpp"
 
 using namespace fa_test;
@@ -24,61 +25,6 @@ using nlohmann::json;
 #ifdef FA_CLI_PATH
 
 namespace {
-
-struct Run {
-  int status = -1;  ///< exit status, or -1 if the process did not exit normally
-  std::string out, err;
-};
-
-/// Starts the CLI with `args`, standard input from in_path, output to out_path / err_path. Returns its pid.
-pid_t spawn_cli(const std::vector<std::string>& args, const std::string& in_path, const std::string& out_path,
-                const std::string& err_path) {
-  std::vector<std::string> argv_s{FA_CLI_PATH};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const int in = ::open(in_path.c_str(), O_RDONLY | O_CLOEXEC);
-  const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  REQUIRE(in >= 0);
-  REQUIRE(out >= 0);
-  REQUIRE(err >= 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec (the test process has threads).
-    if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(127);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(in);
-  ::close(out);
-  ::close(err);
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0) REQUIRE(errno == EINTR);
-  return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-}
-
-/// Runs the CLI to completion with `input` on standard input.
-Run run_cli(const std::vector<std::string>& args, const std::string& input = "") {
-  TempDir io;
-  write_bytes(io / "stdin", input);
-  const pid_t pid = spawn_cli(args, io / "stdin", io / "stdout", io / "stderr");
-  Run r;
-  r.status = wait_exit(pid);
-  r.out = read_bytes(io / "stdout");
-  r.err = read_bytes(io / "stderr");
-  return r;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 /// The line of a verify report that starts with `label` ("macs", "checkpoints", ...).
 std::string report_line(const std::string& out, const std::string& label) {
@@ -91,12 +37,6 @@ std::string report_line(const std::string& out, const std::string& label) {
     at = nl + 1;
   }
   return "";
-}
-
-std::string ndjson(int from, int to) {
-  std::string s;
-  for (int i = from; i < to; ++i) s += sample_event(i).dump() + "\n";
-  return s;
 }
 
 mode_t mode_of(const std::string& path) {
@@ -172,7 +112,11 @@ TEST_CASE("cli: keygen writes 0600 secret keys and the verifier key, never overw
   // No secret on the terminal.
   const std::string signing = trim(read_bytes(dir + "/signing.key"));
   const std::string seed_hex = trim(read_bytes(dir + "/mac.key")).substr(fa::mac::kSeedMagic.size() + 1);
-  for (const std::string& secret : {signing, signing.substr(signing.rfind('+') + 1), seed_hex}) {
+  // PRIVATE+KEY+<name>+<key id>+<base64 seed>: the name and the id hold no '+', the base64 may.
+  const std::size_t name_end = signing.find('+', std::string_view("PRIVATE+KEY+").size());
+  const std::string seed_b64 = signing.substr(signing.find('+', name_end + 1) + 1);
+  REQUIRE(seed_b64.size() == 44);
+  for (const std::string& secret : {signing, seed_b64, seed_hex}) {
     CHECK_FALSE(contains(r.out, secret));
     CHECK_FALSE(contains(r.err, secret));
   }

@@ -11,6 +11,7 @@
 
 #include "fooocus_audit/detail/crypto.hpp"
 #include "fooocus_audit/merkle.hpp"
+#include "support/merkle_vectors.hpp"
 
 using fooocus_audit::Code;
 using fooocus_audit::Hash;
@@ -18,37 +19,15 @@ using fooocus_audit::Result;
 using fooocus_audit::Status;
 using fooocus_audit::detail::to_hex;
 namespace merkle = fooocus_audit::merkle;
+using namespace fa_test;
 
 namespace {
 
 // --- Known answers
-// ------------------------------------------------------------------------------------------- Leaves, tree
-// heads and the node hashes of every perfect subtree: transparency-dev/merkle testonly/constants.go
-// (LeafInputs, RootHashes, NodeHashes), the data of the RFC 6962 reference implementation
+// -------------------------------------------------------------------------------------------
+// The node hashes of every perfect subtree of the reference leaves (kLeafInputs, support/merkle_vectors.hpp):
+// transparency-dev/merkle testonly/constants.go NodeHashes, the data of the RFC 6962 reference implementation
 // (google/certificate-transparency cpp/merkletree/merkle_tree_test.cc).
-const std::vector<std::string> kLeafInputs = {
-    std::string(),
-    std::string("\x00", 1),
-    "\x10",
-    "\x20\x21",
-    "\x30\x31",
-    "\x40\x41\x42\x43",
-    "\x50\x51\x52\x53\x54\x55\x56\x57",
-    "\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f",
-};
-
-const char* const kRootHashes[] = {
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
-};
-
 const std::vector<std::vector<std::string>> kNodeHashes = {
     {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
      "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
@@ -191,13 +170,6 @@ std::vector<Hash> ref_subproof(const std::vector<Hash>& d, std::uint64_t m, std:
   return out;
 }
 
-std::vector<Hash> random_leaves(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<Hash> out(n);
-  for (auto& h : out)
-    for (auto& b : h) b = static_cast<std::uint8_t>(rng());
-  return out;
-}
 
 // Prefix roots: roots[n] = MTH of the first n leaves.
 std::vector<Hash> prefix_roots(const std::vector<Hash>& leaves) {

@@ -12,11 +12,41 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <initializer_list>
+
 #include "fooocus_audit/detail/segment_store.hpp"
 #include "fooocus_audit/jcs.hpp"
 #include "fooocus_audit/record.hpp"
 
 namespace fooocus_audit {
+namespace anchor_impl {
+
+// The JSON object on one anchor line (trailing white space ignored), once its "v" is 1 and its "log_id" is a
+// log id: the members every kind of anchor has. Errors read "<what>: <why>".
+inline Result<nlohmann::json> parse_object(std::string_view text, std::string_view what) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](std::string_view why) {
+    return Status(Code::invalid_argument, fmt::format("{}: {}", what, why));
+  };
+  if (!j.is_object()) return bad("not a JSON object");
+  if (!j.contains("v") || !j["v"].is_number_integer() || j["v"].get<std::int64_t>() != 1) return bad("v must be 1");
+  if (!j.contains("log_id") || !j["log_id"].is_string() || !record::valid_log_id(j["log_id"].get<std::string>()))
+    return bad("log_id must be 32 lowercase hex characters");
+  return j;
+}
+
+// "<what>: unexpected member <key>" for the first member of j not in `members`.
+inline Status only_members(const nlohmann::json& j, std::initializer_list<std::string_view> members,
+                           std::string_view what) {
+  for (const auto& item : j.items())
+    if (std::find(members.begin(), members.end(), item.key()) == members.end())
+      return {Code::invalid_argument, fmt::format("{}: unexpected member {}", what, item.key())};
+  return {};
+}
+
+}  // namespace anchor_impl
 
 FA_INLINE std::string Anchor::to_json() const {
   const nlohmann::json j = {{"head", detail::to_hex(head)}, {"log_id", log_id}, {"seq", seq}, {"ts", ts}, {"v", 1}};
@@ -24,14 +54,11 @@ FA_INLINE std::string Anchor::to_json() const {
 }
 
 FA_INLINE Result<Anchor> Anchor::parse(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Result<nlohmann::json> parsed = anchor_impl::parse_object(text, "anchor");
+  if (!parsed) return parsed.status();
+  const nlohmann::json& j = parsed.value();
   auto bad = [](std::string why) { return Status(Code::invalid_argument, "anchor: " + std::move(why)); };
-  if (!j.is_object()) return bad("not a JSON object");
   Anchor a;
-  if (!j.contains("v") || !j["v"].is_number_integer() || j["v"].get<std::int64_t>() != 1) return bad("v must be 1");
-  if (!j.contains("log_id") || !j["log_id"].is_string() || !record::valid_log_id(j["log_id"].get<std::string>()))
-    return bad("log_id must be 32 lowercase hex characters");
   a.log_id = j["log_id"].get<std::string>();
   if (!j.contains("seq") || !j["seq"].is_number_unsigned() || j["seq"].get<std::uint64_t>() > static_cast<std::uint64_t>(record::kMaxSafeInteger))
     return bad("seq must be a non-negative integer");
@@ -42,35 +69,16 @@ FA_INLINE Result<Anchor> Anchor::parse(std::string_view text) {
   if (!j.contains("ts") || !j["ts"].is_string() || !record::parse_timestamp(j["ts"].get<std::string>(), &micros))
     return bad("ts must be YYYY-MM-DDTHH:MM:SS.ffffffZ");
   a.ts = j["ts"].get<std::string>();
-  for (const auto& item : j.items())
-    if (item.key() != "v" && item.key() != "log_id" && item.key() != "seq" && item.key() != "head" && item.key() != "ts")
-      return bad(fmt::format("unexpected member {}", item.key()));
+  if (Status s = anchor_impl::only_members(j, {"v", "log_id", "seq", "head", "ts"}, "anchor"); !s) return s;
   return a;
 }
 
 FA_INLINE Result<Anchor> Anchor::load(const std::string& path) {
-  Result<std::string> text = detail::read_file(path);
-  if (!text) return text.status();
-  Result<Anchor> a = parse(text.value());
-  if (!a) return Status(a.status().code(), fmt::format("{}: {}", path, a.status().message()));
-  return a;
+  return detail::parse_file<Anchor>(path, parse);
 }
 
 FA_INLINE Status Anchor::save(const std::string& path) const {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return detail::errno_status(fmt::format("create {}", tmp), errno);
-  const std::string text = to_json() + "\n";
-  Status s = detail::write_all(fd, text.data(), text.size(), tmp);
-  if (s && ::fsync(fd) != 0) s = detail::errno_status(fmt::format("fsync {}", tmp), errno);
-  ::close(fd);
-  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = detail::errno_status(fmt::format("rename {}", path), errno);
-  if (!s) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  const auto slash = path.find_last_of('/');
-  return detail::fsync_dir(slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash));
+  return detail::write_file_atomic(path, to_json() + "\n", 0600);
 }
 
 FA_INLINE std::string CheckpointAnchor::to_json() const {
@@ -79,17 +87,13 @@ FA_INLINE std::string CheckpointAnchor::to_json() const {
 }
 
 FA_INLINE Result<CheckpointAnchor> CheckpointAnchor::parse(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Result<nlohmann::json> parsed = anchor_impl::parse_object(text, "checkpoint anchor");
+  if (!parsed) return parsed.status();
+  const nlohmann::json& j = parsed.value();
   auto bad = [](std::string why) { return Status(Code::invalid_argument, "checkpoint anchor: " + std::move(why)); };
-  if (!j.is_object()) return bad("not a JSON object");
-  if (!j.contains("v") || !j["v"].is_number_integer() || j["v"].get<std::int64_t>() != 1) return bad("v must be 1");
-  if (!j.contains("log_id") || !j["log_id"].is_string() || !record::valid_log_id(j["log_id"].get<std::string>()))
-    return bad("log_id must be 32 lowercase hex characters");
   if (!j.contains("checkpoint") || !j["checkpoint"].is_string()) return bad("checkpoint must be a string");
-  for (const auto& item : j.items())
-    if (item.key() != "v" && item.key() != "log_id" && item.key() != "checkpoint")
-      return bad(fmt::format("unexpected member {}", item.key()));
+  if (Status s = anchor_impl::only_members(j, {"v", "log_id", "checkpoint"}, "checkpoint anchor"); !s)
+    return s;
   CheckpointAnchor a;
   a.log_id = j["log_id"].get<std::string>();
   a.note = j["checkpoint"].get<std::string>();
@@ -125,11 +129,7 @@ FA_INLINE Result<AnchorSet> AnchorSet::parse(std::string_view text) {
 }
 
 FA_INLINE Result<AnchorSet> AnchorSet::load(const std::string& path) {
-  Result<std::string> text = detail::read_file(path);
-  if (!text) return text.status();
-  Result<AnchorSet> a = parse(text.value());
-  if (!a) return Status(a.status().code(), fmt::format("{}: {}", path, a.status().message()));
-  return a;
+  return detail::parse_file<AnchorSet>(path, parse);
 }
 
 FA_INLINE Status append_checkpoint_anchor(const std::string& path, const CheckpointAnchor& anchor) {
@@ -142,8 +142,7 @@ FA_INLINE Status append_checkpoint_anchor(const std::string& path, const Checkpo
   if (s && ::fsync(fd) != 0) s = detail::errno_status(fmt::format("fsync {}", path), errno);
   ::close(fd);
   if (!s || !fresh) return s;
-  const auto slash = path.find_last_of('/');
-  return detail::fsync_dir(slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash));
+  return detail::fsync_dir(detail::parent_dir(path));
 }
 
 }  // namespace fooocus_audit

@@ -1061,6 +1061,14 @@ inline std::string guarantees_mac(const VerifySummary& s) {
   return fmt::format("NOT CHECKED: {} records carry MACs (epochs {}..{}); give the seed with --mac-key", s.macs_unchecked,
                      s.mac_first_epoch.value_or(0), s.mac_last_epoch.value_or(0));
 }
+// An optional member of the JSON summary: its value, or null when absent.
+template <typename T>
+nlohmann::json or_null(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+inline nlohmann::json hex_or_null(const std::optional<Hash>& h) {
+  return h ? nlohmann::json(detail::to_hex(*h)) : nlohmann::json(nullptr);
+}
 inline std::string guarantees_checkpoints(const VerifySummary& s) {
   if (s.checkpoints == 0) return "none in this log";
   std::string out;
@@ -1137,26 +1145,25 @@ FA_INLINE std::string format_summary_json(const VerifySummary& s) {
   j["bytes"] = s.bytes;
   j["segments"] = s.segments;
   j["log_id"] = s.log_id;
-  j["first_seq"] = s.first_seq ? nlohmann::json(*s.first_seq) : nlohmann::json(nullptr);
-  j["last_seq"] = s.last_seq ? nlohmann::json(*s.last_seq) : nlohmann::json(nullptr);
+  j["first_seq"] = verifier_impl::or_null(s.first_seq);
+  j["last_seq"] = verifier_impl::or_null(s.last_seq);
   j["first_ts"] = s.first_ts;
   j["last_ts"] = s.last_ts;
-  j["head"] = s.head ? nlohmann::json(detail::to_hex(*s.head)) : nlohmann::json(nullptr);
-  j["merkle_root"] = s.merkle_root ? nlohmann::json(detail::to_hex(*s.merkle_root)) : nlohmann::json(nullptr);
+  j["head"] = verifier_impl::hex_or_null(s.head);
+  j["merkle_root"] = verifier_impl::hex_or_null(s.merkle_root);
   j["tree_size"] = s.tree_size;
   j["anchor_checked"] = s.anchor_checked;
   j["macs_unchecked"] = s.macs_unchecked;
   j["uses_macs"] = s.uses_macs;
   j["macs_checked"] = s.macs_checked;
-  j["mac_first_epoch"] = s.mac_first_epoch ? nlohmann::json(*s.mac_first_epoch) : nlohmann::json(nullptr);
-  j["mac_last_epoch"] = s.mac_last_epoch ? nlohmann::json(*s.mac_last_epoch) : nlohmann::json(nullptr);
+  j["mac_first_epoch"] = verifier_impl::or_null(s.mac_first_epoch);
+  j["mac_last_epoch"] = verifier_impl::or_null(s.mac_last_epoch);
   j["mac_key_problem"] = s.mac_key_problem;
   j["checkpoints"] = s.checkpoints;
   j["checkpoints_verified"] = s.checkpoints_verified;
   j["checkpoints_sig_unchecked"] = s.checkpoints_sig_unchecked;
   j["checkpoints_unsigned"] = s.checkpoints_unsigned;
-  j["last_signed_checkpoint"] =
-      s.last_signed_checkpoint ? nlohmann::json(*s.last_signed_checkpoint) : nlohmann::json(nullptr);
+  j["last_signed_checkpoint"] = verifier_impl::or_null(s.last_signed_checkpoint);
   j["signing_keys"] = s.signing_keys;
   j["checkpoint_anchors_checked"] = s.checkpoint_anchors_checked;
   j["checkpoint_anchors_unchecked"] = s.checkpoint_anchors_unchecked;
@@ -1168,7 +1175,7 @@ FA_INLINE std::string format_summary_json(const VerifySummary& s) {
   nlohmann::json fs = nlohmann::json::array();
   for (const Finding& f : s.findings) {
     fs.push_back({{"reason", reason_name(f.reason)},
-                  {"seq", f.seq ? nlohmann::json(*f.seq) : nlohmann::json(nullptr)},
+                  {"seq", verifier_impl::or_null(f.seq)},
                   {"seq_inferred", f.seq_inferred},
                   {"count", f.count},
                   {"segment", f.segment},

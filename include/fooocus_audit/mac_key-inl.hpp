@@ -142,6 +142,26 @@ inline Result<KeyFileKind> classify(const FileBytes& f, const std::string& path)
                                               path, kStateFileBytes));
 }
 
+// Reads the whole key file behind fd and says what kind it is.
+inline Result<KeyFileKind> read_classified(int fd, const std::string& path, FileBytes* bytes) {
+  if (Status st = read_key_file(fd, path, bytes); !st) return st;
+  return classify(*bytes, path);
+}
+
+// Opens a key file read-only (same refusals as open_key_file), reads it whole and says what kind it is.
+inline Result<KeyFileKind> load_classified(const std::string& path, FileBytes* bytes) {
+  KeyFd f;
+  if (Status st = open_key_file(path, O_RDONLY, &f); !st) return st;
+  return read_classified(f.fd, path, bytes);
+}
+
+// The seed in a key file classified as one; a malformed seed is reported with the file's name.
+inline Result<Seed> parse_seed_file(const FileBytes& bytes, const std::string& path) {
+  Result<Seed> seed = Seed::parse(bytes.text());
+  if (!seed) return Status(Code::invalid_argument, fmt::format("{}: {}", path, seed.status().message()));
+  return seed;
+}
+
 inline void encode_slot(std::uint8_t* out, std::uint64_t epoch, const LogIdBytes& log_id, const Key& key) {
   std::memcpy(out, kStateMagic.data(), 8);
   for (int i = 0; i < 8; ++i) out[8 + i] = static_cast<std::uint8_t>(epoch >> (56 - 8 * i));
@@ -199,13 +219,6 @@ inline Status other_log(const std::string& path, const LogIdBytes& bound) {
                                               detail::to_hex(bound.data(), bound.size()), path)};
 }
 
-inline std::string parent_dir(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 inline Status internal(const std::exception& e) { return {Code::internal, e.what()}; }
 
 }  // namespace mac_impl
@@ -257,18 +270,13 @@ FA_INLINE Result<Seed> Seed::parse(std::string_view text) {
 }
 
 FA_INLINE Result<Seed> Seed::load(const std::string& path) {
-  mac_impl::KeyFd f;
-  if (Status st = mac_impl::open_key_file(path, O_RDONLY, &f); !st) return st;
   mac_impl::FileBytes bytes;
-  if (Status st = mac_impl::read_key_file(f.fd, path, &bytes); !st) return st;
-  Result<KeyFileKind> kind = mac_impl::classify(bytes, path);
+  Result<KeyFileKind> kind = mac_impl::load_classified(path, &bytes);
   if (!kind) return kind.status();
   if (*kind == KeyFileKind::state)
     return Status(Code::invalid_argument,
                   fmt::format("{} is a MAC writer state file (bound to a log), not a seed", path));
-  Result<Seed> seed = parse(bytes.text());
-  if (!seed) return Status(Code::invalid_argument, fmt::format("{}: {}", path, seed.status().message()));
-  return seed;
+  return mac_impl::parse_seed_file(bytes, path);
 }
 
 FA_INLINE std::string Seed::text() const {
@@ -281,15 +289,9 @@ FA_INLINE std::string Seed::text() const {
 }
 
 FA_INLINE Status Seed::save(const std::string& path) const {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return detail::errno_status(fmt::format("create MAC seed file {}", path), errno);
   std::string t = text();
-  Status st = detail::write_all(fd, t.data(), t.size(), fmt::format("MAC seed file {}", path));
+  Status st = detail::create_file_exclusive(path, t, 0600, "MAC seed file");
   detail::secure_wipe(t.data(), t.size());
-  if (st && ::fsync(fd) != 0) st = detail::errno_status(fmt::format("fsync MAC seed file {}", path), errno);
-  ::close(fd);
-  if (st) st = detail::fsync_dir(mac_impl::parent_dir(path));
-  if (!st) ::unlink(path.c_str());
   return st;
 }
 
@@ -357,16 +359,13 @@ FA_INLINE Key EpochKey::record_key() const {
 FA_INLINE Result<EpochKey> EpochKey::load(const std::string& path, std::string_view log_id) {
   mac_impl::LogIdBytes want{};
   if (!mac_impl::parse_log_id(log_id, &want)) return mac_impl::bad_log_id();
-  mac_impl::KeyFd f;
-  if (Status st = mac_impl::open_key_file(path, O_RDONLY, &f); !st) return st;
   mac_impl::FileBytes bytes;
-  if (Status st = mac_impl::read_key_file(f.fd, path, &bytes); !st) return st;
-  Result<KeyFileKind> kind = mac_impl::classify(bytes, path);
+  Result<KeyFileKind> kind = mac_impl::load_classified(path, &bytes);
   if (!kind) return kind.status();
   try {
     if (*kind == KeyFileKind::seed) {
-      Result<Seed> seed = Seed::parse(bytes.text());
-      if (!seed) return Status(Code::invalid_argument, fmt::format("{}: {}", path, seed.status().message()));
+      Result<Seed> seed = mac_impl::parse_seed_file(bytes, path);
+      if (!seed) return seed.status();
       return initial(*seed, log_id);
     }
   } catch (const std::exception& e) {
@@ -412,25 +411,18 @@ FA_INLINE bool RecordMac::check(const Hash& d, const std::uint8_t* tag32) {
 // Key files
 
 FA_INLINE Result<KeyFileKind> detect_key_file(const std::string& path) {
-  mac_impl::KeyFd f;
-  if (Status st = mac_impl::open_key_file(path, O_RDONLY, &f); !st) return st;
   mac_impl::FileBytes bytes;
-  if (Status st = mac_impl::read_key_file(f.fd, path, &bytes); !st) return st;
-  return mac_impl::classify(bytes, path);
+  return mac_impl::load_classified(path, &bytes);
 }
 
 FA_INLINE Result<StateInfo> WriterState::inspect(const std::string& path) {
-  mac_impl::KeyFd f;
-  if (Status st = mac_impl::open_key_file(path, O_RDONLY, &f); !st) return st;
   mac_impl::FileBytes bytes;
-  if (Status st = mac_impl::read_key_file(f.fd, path, &bytes); !st) return st;
-  Result<KeyFileKind> kind = mac_impl::classify(bytes, path);
+  Result<KeyFileKind> kind = mac_impl::load_classified(path, &bytes);
   if (!kind) return kind.status();
   StateInfo info;
   info.kind = *kind;
   if (*kind == KeyFileKind::seed) {
-    if (Result<Seed> seed = Seed::parse(bytes.text()); !seed)
-      return Status(Code::invalid_argument, fmt::format("{}: {}", path, seed.status().message()));
+    if (Result<Seed> seed = mac_impl::parse_seed_file(bytes, path); !seed) return seed.status();
     return info;
   }
   mac_impl::ParsedState state;
@@ -483,16 +475,15 @@ FA_INLINE Result<WriterState> WriterState::open(const std::string& path, std::st
     return detail::errno_status(fmt::format("lock MAC key file {}", path), errno);
   }
   FileBytes bytes;
-  if (Status st = read_key_file(f.fd, path, &bytes); !st) return st;
-  Result<KeyFileKind> kind = classify(bytes, path);
+  Result<KeyFileKind> kind = read_classified(f.fd, path, &bytes);
   if (!kind) return kind.status();
 
   try {
     int slot = 0;
     Result<EpochKey> key = Status(Code::internal, "unset");
     if (*kind == KeyFileKind::seed) {
-      Result<Seed> seed = Seed::parse(bytes.text());
-      if (!seed) return Status(Code::invalid_argument, fmt::format("{}: {}", path, seed.status().message()));
+      Result<Seed> seed = parse_seed_file(bytes, path);
+      if (!seed) return seed.status();
       key = EpochKey::initial(*seed, log_id);
       // Convert in place: the state overwrites the seed text, which is shorter than one slot.
       Wiped<kStateFileBytes> file;

@@ -163,11 +163,6 @@ inline bool ed25519_verify(const PublicKey& public_key, std::string_view message
 
 inline Status bad(std::string message) { return {Code::invalid_argument, std::move(message)}; }
 
-inline std::string parent_dir(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-}
-
 /// Reads a small regular file into *out (reserved up front, so no reallocation leaves copies behind). *st is
 /// the file's fstat. Fails with invalid_argument when the file is larger than max.
 inline Status read_small_file(const std::string& path, std::size_t max, std::string* out, struct stat* st) {
@@ -198,18 +193,6 @@ inline Status read_small_file(const std::string& path, std::size_t max, std::str
     out->resize(s ? have : 0);
   }
   ::close(fd);
-  return s;
-}
-
-/// Creates path exclusively with mode, writes bytes, fsyncs it and its directory; removes it on failure.
-inline Status create_file_exclusive(const std::string& path, std::string_view bytes, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return detail::errno_status(fmt::format("create {}", path), errno);
-  Status s = detail::write_all(fd, bytes.data(), bytes.size(), path);
-  if (s && ::fsync(fd) != 0) s = detail::errno_status(fmt::format("fsync {}", path), errno);
-  if (::close(fd) != 0 && s) s = detail::errno_status(fmt::format("close {}", path), errno);
-  if (s) s = detail::fsync_dir(parent_dir(path));
-  if (!s) ::unlink(path.c_str());
   return s;
 }
 
@@ -370,7 +353,7 @@ FA_INLINE Result<VerifierKey> load_verifier_key(const std::string& path) {
 
 FA_INLINE Status save_verifier_key(const std::string& path, const VerifierKey& key) {
   if (!valid_key_name(key.name)) return note_impl::bad("verifier key: invalid key name");
-  return note_impl::create_file_exclusive(path, key.text() + "\n", 0644);
+  return detail::create_file_exclusive(path, key.text() + "\n", 0644);
 }
 
 FA_INLINE SigningKey::~SigningKey() { detail::secure_wipe(seed_.data(), seed_.size()); }
@@ -472,7 +455,7 @@ FA_INLINE Result<SigningKey> SigningKey::load(const std::string& path) {
 FA_INLINE Status SigningKey::save(const std::string& path) const {
   std::string text = this->text();
   text.push_back('\n');  // text() reserved room for it
-  Status s = note_impl::create_file_exclusive(path, text, 0600);
+  Status s = detail::create_file_exclusive(path, text, 0600);
   note_impl::wipe_string(text);
   return s;
 }

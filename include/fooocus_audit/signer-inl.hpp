@@ -81,11 +81,6 @@ inline std::optional<Code> code_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-inline std::string parent_dir(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-}
-
 /// The checkpoint of a request, signed, after the policy checks; the state advances (and is saved when
 /// state_path is set) before the signature is made, so a signature never exists that the state does not cover.
 inline Result<std::string> sign_request(const note::SigningKey& key, SignerState& state, const std::string& state_path,
@@ -397,29 +392,11 @@ FA_INLINE Result<SignerState> SignerState::parse(std::string_view json) {
 }
 
 FA_INLINE Result<SignerState> SignerState::load(const std::string& path) {
-  Result<std::string> text = detail::read_file(path);
-  if (!text) return text.status();
-  Result<SignerState> state = parse(text.value());
-  if (!state) return Status(state.status().code(), fmt::format("{}: {}", path, state.status().message()));
-  return state;
+  return detail::parse_file<SignerState>(path, parse);
 }
 
 FA_INLINE Status SignerState::save(const std::string& path) const {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return detail::errno_status(fmt::format("create {}", tmp), errno);
-  Status s;
-  if (::fchmod(fd, 0600) != 0) s = detail::errno_status(fmt::format("chmod {}", tmp), errno);
-  const std::string text = to_json() + "\n";
-  if (s) s = detail::write_all(fd, text.data(), text.size(), tmp);
-  if (s && ::fsync(fd) != 0) s = detail::errno_status(fmt::format("fsync {}", tmp), errno);
-  if (::close(fd) != 0 && s) s = detail::errno_status(fmt::format("close {}", tmp), errno);
-  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = detail::errno_status(fmt::format("rename {}", path), errno);
-  if (!s) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return detail::fsync_dir(signer_impl::parent_dir(path));
+  return detail::write_file_atomic(path, to_json() + "\n", 0600);
 }
 
 // ------------------------------------------------------------------------------------------------------------

@@ -118,6 +118,42 @@ FA_INLINE Status fsync_dir(const std::string& dir) {
   return {};
 }
 
+FA_INLINE std::string parent_dir(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+}
+
+FA_INLINE Status create_file_exclusive(const std::string& path, std::string_view bytes, mode_t mode,
+                                       std::string_view what) {
+  const std::string name = what.empty() ? path : fmt::format("{} {}", what, path);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return errno_status(fmt::format("create {}", name), errno);
+  Status s = write_all(fd, bytes.data(), bytes.size(), name);
+  if (s && ::fsync(fd) != 0) s = errno_status(fmt::format("fsync {}", name), errno);
+  if (::close(fd) != 0 && s) s = errno_status(fmt::format("close {}", name), errno);
+  if (s) s = fsync_dir(parent_dir(path));
+  if (!s) ::unlink(path.c_str());
+  return s;
+}
+
+FA_INLINE Status write_file_atomic(const std::string& path, std::string_view bytes, mode_t mode) {
+  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return errno_status(fmt::format("create {}", tmp), errno);
+  Status s;
+  // A temporary file left behind by a crashed earlier run keeps its old mode through O_TRUNC.
+  if (::fchmod(fd, mode) != 0) s = errno_status(fmt::format("chmod {}", tmp), errno);
+  if (s) s = write_all(fd, bytes.data(), bytes.size(), tmp);
+  if (s && ::fsync(fd) != 0) s = errno_status(fmt::format("fsync {}", tmp), errno);
+  if (::close(fd) != 0 && s) s = errno_status(fmt::format("close {}", tmp), errno);
+  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = errno_status(fmt::format("rename {}", path), errno);
+  if (!s) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return fsync_dir(parent_dir(path));
+}
+
 FA_INLINE Status ensure_dir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return {};
   return errno_status(fmt::format("create directory {}", dir), errno);

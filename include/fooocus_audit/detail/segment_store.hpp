@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fooocus_audit/common.hpp"
@@ -44,6 +45,22 @@ Result<std::string> read_file(const std::string& path);
 Status write_all(int fd, const char* data, std::size_t n, std::string_view what);
 /// fsync of a directory, so that created or renamed entries survive a crash.
 Status fsync_dir(const std::string& dir);
+/// The directory part of a path: "." when it has none, "/" for a file in the root.
+std::string parent_dir(const std::string& path);
+/// Creates `path` (O_EXCL, O_NOFOLLOW) with `mode`, writes `bytes`, fsyncs the file and its directory; on
+/// any failure the file is removed again. Fails (io_error) if `path` exists. Error messages name the file
+/// as "<what> <path>" ("create MAC seed file /k/mac.key: ...", "<path>" when `what` is empty), never the
+/// bytes.
+Status create_file_exclusive(const std::string& path, std::string_view bytes, mode_t mode,
+                             std::string_view what = {});
+/// Atomically replaces `path` with `bytes`: writes "<path>.tmp.<pid>" (O_NOFOLLOW, chmod to `mode`), fsyncs
+/// it, renames it over `path` and fsyncs the directory. After a crash `path` holds the old or the new bytes,
+/// never a mix; the temporary file is removed on failure. Error messages name the file, never the bytes.
+Status write_file_atomic(const std::string& path, std::string_view bytes, mode_t mode);
+/// Reads `path` whole and returns parse(text); a parse failure keeps its code and names the file
+/// ("<path>: <why>").
+template <typename T, typename Parse>
+Result<T> parse_file(const std::string& path, Parse&& parse);
 /// Creates a directory (mode 0700) if missing; parents must exist.
 Status ensure_dir(const std::string& dir);
 
@@ -113,6 +130,15 @@ Status finish_quarantine(const std::string& dir, const std::vector<std::string>&
 
 Result<std::string> quarantine_tail(const std::string& dir, const SegmentInfo& seg, std::uint64_t offset,
                                     std::string_view tail_bytes, mode_t mode);
+
+template <typename T, typename Parse>
+Result<T> parse_file(const std::string& path, Parse&& parse) {
+  Result<std::string> text = read_file(path);
+  if (!text) return text.status();
+  Result<T> r = std::forward<Parse>(parse)(text.value());
+  if (!r) return Status(r.status().code(), path + ": " + r.status().message());
+  return r;
+}
 
 }  // namespace detail
 }  // namespace fooocus_audit
