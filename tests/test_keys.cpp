@@ -358,9 +358,13 @@ TEST_CASE("tamper: a record re-sealed with a later epoch's key is reported (jour
     rewrite_from(img, victim + 1, Rewrite{});
     img.save(k.dir);
     const fa::VerifySummary s = verify_path(k.dir, with_seed_only(k));
+    INFO(describe(s));
     REQUIRE_FALSE(s.intact);
     CHECK(first_finding(s).reason == Reason::mac_epoch);
     CHECK(first_finding(s).seq == victim);
+    // One alteration, one epoch finding: the record after it follows the epoch the victim should have had.
+    CHECK(std::count_if(s.findings.begin(), s.findings.end(),
+                        [](const fa::Finding& f) { return f.reason == Reason::mac_epoch; }) == 1);
     // Without the seed the epoch rule still shows it: no key is needed to see a record in the wrong epoch.
     const fa::VerifySummary nokey = verify_path(k.dir);
     CHECK(first_finding(nokey).reason == Reason::mac_epoch);

@@ -241,6 +241,8 @@ struct ChainVerifier::Impl {
   bool mac_key_tried = false, mac_derived_any = false;
   std::uint64_t mac_newest_checked = 0;  // newest epoch whose tags verified in its right place
   std::uint64_t mac_prev_seq = 0;        // seq of the last record with a mac
+  bool mac_alt = false;                  // the last record had a mac_epoch finding ...
+  std::uint64_t mac_alt_epoch = 0;       // ... and should have been in this epoch
   std::vector<std::string> retired_keys;  // labels of keys retired by log.key_rotated (§10.5)
   bool tree_seeded = false;               // a partial log's tree started from a signed checkpoint's frontier
 
@@ -373,6 +375,10 @@ struct ChainVerifier::Impl {
       expect = mac_prev_epoch + (mac_prev_end ? 1 : 0);
       if (adjacent && prev.seq == mac_prev_seq) {
         epoch_ok = p.mac_epoch == expect;
+        // The record after a re-sealed one may follow the epoch the re-sealed record should have had (or that
+        // epoch's successor, had the original been an epoch end): one alteration stays one finding.
+        if (!epoch_ok && mac_alt && (p.mac_epoch == mac_alt_epoch || p.mac_epoch == mac_alt_epoch + 1))
+          epoch_ok = true;
       } else if (p.seq > mac_prev_seq) {
         epoch_ok = p.mac_epoch >= mac_prev_epoch;  // across a gap or unreadable lines: may grow, never shrink
         max_steps = p.seq - mac_prev_seq + 1;
@@ -385,6 +391,9 @@ struct ChainVerifier::Impl {
       expect = std::min(expect, p.seq);
       epoch_ok = false;
     }
+    const bool had_alt = mac_alt;
+    mac_alt = !epoch_ok && mac_prev_valid && !had_alt;
+    mac_alt_epoch = expect;
     if (!epoch_ok) {
       add(Reason::mac_epoch, p.seq, seg_name, p.offset,
           fmt::format("record {} is sealed in MAC epoch {}, but its place in the log is in epoch {}: it was sealed "
