@@ -39,10 +39,9 @@ TEST_CASE("cli: append refuses bad lines by number and appends the others in ord
       R"({"event_type":"log.opened","reason":"created"})",                       // 5 reserved
       "",                                                                        // 6 blank: ignored
       R"({"event_type":"big","blob":")" + std::string(1u << 20, 'x') + R"("})",  // 7 too large
-      R"({"b":[1,{"c":null}],"event_type":"generation.completed","n":1.50})",    // 8 ok (not canonical on
-                                                                                 // input)
+      R"({"b":[1,{"c":null}],"event_type":"generation.completed","n":1.50,"request_id":"r8"})",  // 8 ok
       R"({"event_type":"Bad Type"})",                                            // 9 bad event_type
-      R"({"event_type":"session.ended","b":9007199254740992})",                  // 10 integer out of range
+      R"({"event_type":"acme.ended","b":9007199254740992})",                     // 10 integer out of range
       "   ",                                                                     // 11 blank: ignored
       R"({"event_type":"z.last","u":"\u00e9\ud83c\udfa8"})",                     // 12 ok, no final LF
   };
@@ -67,7 +66,7 @@ TEST_CASE("cli: append refuses bad lines by number and appends the others in ord
   // Stored canonically.
   const LogImage img = LogImage::load(dir);
   CHECK(parse_rec(img.line(2)).event ==
-        R"({"b":[1,{"c":null}],"event_type":"generation.completed","n":1.5})");
+        R"({"b":[1,{"c":null}],"event_type":"generation.completed","n":1.5,"request_id":"r8"})");
   CHECK(verify_path(dir).intact);
 }
 

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <optional>
 
+#include "fooocus_audit/events.hpp"
 #include "fooocus_audit/jcs.hpp"
 #include "fooocus_audit/record.hpp"
 #include "fooocus_audit/signed_note.hpp"
@@ -707,13 +708,8 @@ FA_INLINE void AuditLogger::seal_system(const nlohmann::json& event) {
 FA_INLINE Anchor AuditLogger::sealed_head() const { return Anchor{log_id_, next_seq_ - 1, prev_, last_ts_text_}; }
 
 FA_INLINE Status AuditLogger::log(const nlohmann::json& event) {
-  if (!event.is_object()) return {Code::invalid_argument, "event must be a JSON object"};
-  const auto it = event.find("event_type");
-  if (it == event.end() || !it->is_string()) return {Code::invalid_argument, "event_type: missing or not a string"};
-  const auto& type = it->get_ref<const std::string&>();
-  if (!record::valid_event_type(type))
-    return {Code::invalid_argument, "event_type: must be 1-128 characters of [a-z0-9_.-] starting with a letter"};
-  if (type.rfind("log.", 0) == 0) return {Code::invalid_argument, "event_type: the log. prefix is reserved"};
+  // The event schema (docs/events.md): object, event_type per §4 and not log.*, known types' members.
+  if (Status s = events::validate_event(event); !s) return s;
   std::string bytes(record::kRecordHeadOpen);
   try {
     jcs::append(bytes, event);
@@ -728,8 +724,8 @@ FA_INLINE Status AuditLogger::log(const nlohmann::json& event) {
 }
 
 FA_INLINE Status AuditLogger::log(const GenerationEvent& event) {
-  if (!record::valid_event_type(event.event_type) || event.event_type.rfind("log.", 0) == 0)
-    return {Code::invalid_argument, "event_type: must be 1-128 characters of [a-z0-9_.-], not log.*"};
+  // The same schema without a JSON tree: request_id and the few formatted members of image_generation.
+  if (Status s = events::validate_event(event); !s) return s;
   std::string bytes;
   bytes.reserve(1536);
   bytes.append(record::kRecordHeadOpen);

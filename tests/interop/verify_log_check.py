@@ -43,7 +43,7 @@ def events(first, count):
     out = []
     for i in range(first, first + count):
         ev = {
-            'event_type': ['generation.completed', 'generation.started', 'session.login', 'model.loaded'][i % 4],
+            'event_type': ['generation.completed', 'generation.started', 'generation.queued', 'acme.model.loaded'][i % 4],
             'request_id': 'req_%05d' % i,
             'prompt': 'caf\u00e9 \u201cquoted\u201d "q" \\ back\nslash\ttab \u2028 \U0001F600 \x01 \x7f #%d' % i,
             'params': {'steps': 20 + i, 'cfg': 7.5 - i / 64, 'seed': (i * 2654435761) % 9007199254740991,
