@@ -41,6 +41,7 @@ write_basic_package_version_file(
   COMPATIBILITY SameMajorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/fooocus_auditConfig.cmake"
               "${PROJECT_BINARY_DIR}/fooocus_auditConfigVersion.cmake"
+              "${PROJECT_SOURCE_DIR}/cmake/Findre2.cmake"
         DESTINATION "${FA_CMAKE_INSTALL_DIR}"
         COMPONENT fooocus_audit_development)
 
@@ -62,12 +63,12 @@ else()
 endif()
 fa_pc_dir(FA_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 fa_pc_dir(FA_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
-# fmt is a private dependency: a shared library hides it, a static archive needs it on every link line.
+# fmt and re2 are private dependencies: a shared library hides them, a static archive needs them on every link line.
 set(FA_PC_REQUIRES "libcrypto >= 3.0, nlohmann_json >= 3.10")
 if(BUILD_SHARED_LIBS)
-  set(FA_PC_REQUIRES_LINES "Requires: ${FA_PC_REQUIRES}\nRequires.private: fmt")
+  set(FA_PC_REQUIRES_LINES "Requires: ${FA_PC_REQUIRES}\nRequires.private: fmt, re2")
 else()
-  set(FA_PC_REQUIRES_LINES "Requires: ${FA_PC_REQUIRES}, fmt")
+  set(FA_PC_REQUIRES_LINES "Requires: ${FA_PC_REQUIRES}, fmt, re2")
 endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/fooocus_audit.pc.in" "${PROJECT_BINARY_DIR}/fooocus_audit.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/fooocus_audit.pc"

@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config  # toolchain; clang for TSan and libFuzzer
-  libssl-dev libfmt-dev nlohmann-json3-dev                   # library dependencies
+  libssl-dev libfmt-dev nlohmann-json3-dev libre2-dev        # library dependencies
   catch2 python3 python3-pytest                              # tests
   libspdlog-dev                                              # benchmark peer
   ca-certificates git
