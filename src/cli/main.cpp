@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,7 @@ commands:
   prove        write a proof bundle: one record's inclusion, or consistency of two checkpoints
   check-proof  check a proof bundle offline
   sign-server  hold the signing key in a separate process and sign checkpoints over a Unix socket
+  model        register, approve, verify and list model files (the registry lives in the log)
   version      print the library version
 
 Run 'fooocus-audit <command> --help' for a command's options.
@@ -767,6 +769,293 @@ int cmd_sign_server(int argc, char** argv) {
   return kOk;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// model
+
+constexpr const char* kModelHelp = R"(usage: fooocus-audit model <action> --dir DIR [options]
+
+Keeps the model registry (which model files may run) in the audit log in DIR: every change is a
+model.* or lora.* event, and the registry is rebuilt from the log, which must verify. The command
+opens the log as its writer, so it fails with 'locked' while another writer (the Fooocus service,
+an 'append') holds the log.
+
+actions:
+  register --id ID --version V --file PATH --source S --approved-by WHO [--kind K]
+           hash the file (SHA-256, streaming), register it and approve it
+             --kind K              base | refiner | lora | vae | other (default: base)
+             --sha256 HEX          the published checksum: the file must have it
+             --registered-by WHO   who registers it (default: the approver)
+             --pending             register only, approve later with 'model approve'
+                                   (instead of --approved-by: two people, two steps)
+             --trained-by WHO --dataset-id D [--parameters JSON]
+                                   LoRAs: the training record, required before approval
+  approve | deprecate | revoke --id ID --version V --by WHO [--reason TEXT]
+           pending -> approved -> deprecated -> revoked (revoke from any earlier state)
+  verify   --id ID [--version V] [--file PATH]
+           has the file changed since registration? Without --version: every version of ID
+           registered with a path, revoked ones excepted
+  list     [--json]
+           every version: state, hash, who approved it
+
+common options:
+  --dir DIR        the log directory (required; register creates it if missing)
+  --mac-key FILE   the writer's MAC state file, for a log with MACs
+  -h, --help       this help
+
+exit status: 0 done (verify: every file unchanged), 1 verify: a file changed or is missing,
+             2 usage or I/O error, a change the registry refuses, a log that does not verify,
+             or the log is locked by another writer.
+)";
+
+struct ModelArgs {
+  std::string action, dir, id, version, file, source, approved_by, registered_by,
+      kind = "base", sha256, by, reason, trained_by, dataset_id, parameters, mac_key;
+  bool pending = false, json = false;
+};
+
+/// Prints the model versions as an aligned table.
+void print_model_table(const std::vector<fa::ModelVersion>& models) {
+  std::vector<std::vector<std::string>> rows = {
+      {"MODEL", "VERSION", "KIND", "STATE", "SHA256", "BY", "AT", "SOURCE"}};
+  for (const fa::ModelVersion& m : models) {
+    // The actor and time of the newest change, else of the registration.
+    const std::string by = m.transitions.empty() ? m.registered_by : m.transitions.back().actor;
+    const std::string at = m.transitions.empty() ? m.registered_at : m.transitions.back().at;
+    rows.push_back({m.model_id, m.version, std::string(fa::model_kind_name(m.kind)),
+                    std::string(fa::model_state_name(m.state)), m.sha256.substr(0, 7 + 16), by,
+                    at.substr(0, 19), m.source});
+  }
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i)
+      line += i + 1 < r.size() ? fmt::format("{:<{}}  ", r[i], width[i]) : r[i];
+    fmt::print("{}\n", line);
+  }
+}
+
+int model_verify(fa::ModelVersionRegistry& reg, const ModelArgs& a) {
+  std::vector<fa::ModelVersion> targets;
+  for (const fa::ModelVersion& m : reg.list()) {
+    if (m.model_id != a.id || (!a.version.empty() && m.version != a.version)) continue;
+    if (a.version.empty() && (m.state == fa::ModelState::revoked || (m.path.empty() && a.file.empty())))
+      continue;
+    targets.push_back(m);
+  }
+  if (targets.empty())
+    return fail("model verify",
+                a.version.empty()
+                    ? fmt::format("model {} has no registered version with a file to check", a.id)
+                    : fmt::format("model {} version {} is not registered", a.id, a.version));
+  bool changed = false;
+  for (const fa::ModelVersion& m : targets) {
+    fa::Result<fa::FileCheck> c = reg.verify_file(m.model_id, m.version, a.file);
+    if (!c) return fail("model verify", c.status().to_string());
+    switch (c->outcome) {
+      case fa::FileCheck::Outcome::unchanged:
+        fmt::print("unchanged  {} {}  {}  {}\n", m.model_id, m.version, c->path, c->actual_sha256);
+        break;
+      case fa::FileCheck::Outcome::modified:
+        changed = true;
+        fmt::print("MODIFIED   {} {}  {}  registered {}, now {}\n", m.model_id, m.version, c->path,
+                   c->expected_sha256,
+                   c->actual_sha256.empty()
+                       ? fmt::format("{} bytes instead of {}", c->actual_size, c->expected_size.value_or(0))
+                       : c->actual_sha256);
+        break;
+      case fa::FileCheck::Outcome::missing:
+        changed = true;
+        fmt::print("MISSING    {} {}  {}\n", m.model_id, m.version, c->path);
+        break;
+    }
+  }
+  return changed ? kFindings : kOk;
+}
+
+int model_register(fa::ModelVersionRegistry& reg, const ModelArgs& a) {
+  fa::ModelRegistration r;
+  r.model_id = a.id;
+  r.version = a.version;
+  r.kind = *fa::parse_model_kind(a.kind);
+  std::error_code ec;
+  r.path =
+      std::filesystem::absolute(a.file, ec).lexically_normal().string();  // verify works from any directory
+  if (ec) r.path = a.file;
+  r.sha256 = a.sha256;
+  r.source = a.source;
+  r.registered_by = a.registered_by.empty() ? a.approved_by : a.registered_by;
+  fa::Result<fa::ModelVersion> m = reg.register_model(r);
+  if (!m) return fail("model register", m.status().to_string());
+  fmt::print("registered {} {} ({}) {} {} bytes\n", m->model_id, m->version, fa::model_kind_name(m->kind),
+             m->sha256, m->size_bytes.value_or(0));
+  if (!a.trained_by.empty()) {
+    fa::LoraTraining t;
+    t.lora_id = a.id;
+    t.version = a.version;
+    t.trained_by = a.trained_by;
+    t.dataset_id = a.dataset_id;
+    if (!a.parameters.empty()) t.parameters = nlohmann::json::parse(a.parameters);  // checked by the caller
+    if (fa::Status s = reg.record_lora_training(t); !s)
+      return fail(
+          "model register",
+          fmt::format("registered (pending), but the training record was refused: {}", s.to_string()));
+    fmt::print("training recorded: trained by {} on dataset {}\n", a.trained_by, a.dataset_id);
+  }
+  if (!a.pending) {
+    if (fa::Status s = reg.approve(a.id, a.version, a.approved_by, a.reason); !s)
+      return fail("model register", fmt::format("registered (pending), but not approved: {}", s.to_string()));
+    fmt::print("approved by {}\n", a.approved_by);
+  }
+  return kOk;
+}
+
+int cmd_model(int argc, char** argv) {
+  if (argc < 1) return usage_error("model: an action is required", kModelHelp);
+  ModelArgs a;
+  a.action = argv[0];
+  if (a.action == "-h" || a.action == "--help") {
+    fmt::print("{}", kModelHelp);
+    return kOk;
+  }
+  static const std::vector<std::string> kActions = {"register", "approve", "deprecate",
+                                                    "revoke",   "verify",  "list"};
+  if (std::find(kActions.begin(), kActions.end(), a.action) == kActions.end())
+    return usage_error(fmt::format("model: unknown action '{}'", a.action), kModelHelp);
+  const std::vector<std::pair<const char*, std::string*>> valued = {{"--dir", &a.dir},
+                                                                    {"--id", &a.id},
+                                                                    {"--version", &a.version},
+                                                                    {"--file", &a.file},
+                                                                    {"--source", &a.source},
+                                                                    {"--approved-by", &a.approved_by},
+                                                                    {"--registered-by", &a.registered_by},
+                                                                    {"--kind", &a.kind},
+                                                                    {"--sha256", &a.sha256},
+                                                                    {"--by", &a.by},
+                                                                    {"--reason", &a.reason},
+                                                                    {"--trained-by", &a.trained_by},
+                                                                    {"--dataset-id", &a.dataset_id},
+                                                                    {"--parameters", &a.parameters},
+                                                                    {"--mac-key", &a.mac_key}};
+  for (int i = 1; i < argc; ++i) {
+    const std::string opt = argv[i];
+    if (opt == "-h" || opt == "--help") {
+      fmt::print("{}", kModelHelp);
+      return kOk;
+    }
+    if (opt == "--pending") {
+      a.pending = true;
+      continue;
+    }
+    if (opt == "--json") {
+      a.json = true;
+      continue;
+    }
+    const auto it = std::find_if(valued.begin(), valued.end(), [&](const auto& v) { return opt == v.first; });
+    if (it == valued.end())
+      return usage_error(fmt::format("model {}: unknown option {}", a.action, opt), kModelHelp);
+    if (i + 1 >= argc)
+      return usage_error(fmt::format("model {}: {} needs a value", a.action, opt), kModelHelp);
+    *it->second = argv[++i];
+  }
+  auto need = [&](std::initializer_list<std::pair<const char*, const std::string*>> required) -> std::string {
+    for (const auto& [name, value] : required)
+      if (value->empty()) return fmt::format("model {}: {} is required", a.action, name);
+    return {};
+  };
+  std::string missing = need({{"--dir", &a.dir}});
+  if (missing.empty() && a.action == "register") {
+    missing =
+        need({{"--id", &a.id}, {"--version", &a.version}, {"--file", &a.file}, {"--source", &a.source}});
+    if (missing.empty() && a.pending == !a.approved_by.empty())
+      missing = "model register: give --approved-by WHO, or --pending to approve later";
+    if (missing.empty() && !fa::parse_model_kind(a.kind))
+      missing = "model register: --kind must be base, refiner, lora, vae or other";
+    if (missing.empty() && a.pending && a.registered_by.empty())
+      missing = "model register: --pending needs --registered-by WHO";
+    if (missing.empty() && a.trained_by.empty() != a.dataset_id.empty())
+      missing = "model register: --trained-by and --dataset-id go together";
+    if (missing.empty() && a.kind == "lora" && !a.pending && a.trained_by.empty())
+      missing =
+          "model register: a LoRA is approved only with its training record: give --trained-by and "
+          "--dataset-id (or --pending)";
+    if (missing.empty() && !a.trained_by.empty() && a.kind != "lora")
+      missing = "model register: --trained-by and --dataset-id are for --kind lora";
+    if (missing.empty() && !a.parameters.empty()) {
+      const nlohmann::json p = nlohmann::json::parse(a.parameters, nullptr, false);
+      if (p.is_discarded() || !p.is_object()) missing = "model register: --parameters must be a JSON object";
+    }
+  } else if (missing.empty() && (a.action == "approve" || a.action == "deprecate" || a.action == "revoke")) {
+    missing = need({{"--id", &a.id}, {"--version", &a.version}, {"--by", &a.by}});
+  } else if (missing.empty() && a.action == "verify") {
+    missing = need({{"--id", &a.id}});
+  }
+  if (!missing.empty()) return usage_error(missing, kModelHelp);
+
+  const std::string cmd = "model " + a.action;
+  if (a.action != "register") {
+    struct stat st {};
+    if (::stat(a.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return fail(cmd.c_str(), fmt::format("no log directory {}", a.dir));
+  }
+  fa::LoggerOptions opt;
+  opt.dir = a.dir;
+  opt.durability = fa::Durability::always;
+  opt.mac_key_path = a.mac_key;
+  auto logger = fa::AuditLogger::open(opt);
+  if (!logger) {
+    if (logger.status().code() == fa::Code::locked)
+      return fail(
+          cmd.c_str(),
+          fmt::format("locked: another writer (the Fooocus service, an 'append') holds the log in {}; the "
+                      "model commands write to the log, so stop that writer or use the registry through it",
+                      a.dir));
+    return fail(cmd.c_str(), logger.status().to_string());
+  }
+  int rc = kOk;
+  {
+    fa::Result<fa::ModelVersionRegistry> reg = fa::ModelVersionRegistry::open(**logger);
+    if (!reg) {
+      rc = fail(cmd.c_str(), reg.status().to_string());
+    } else {
+      for (const fa::ReplayNote& n : reg->replay_notes())
+        fmt::print(stderr, "fooocus-audit {}: note: record {} ({}) not applied: {}\n", cmd, n.seq,
+                   n.event_type, n.detail);
+      if (a.action == "register") {
+        rc = model_register(*reg, a);
+      } else if (a.action == "verify") {
+        rc = model_verify(*reg, a);
+      } else if (a.action == "list") {
+        const std::vector<fa::ModelVersion> models = reg->list();
+        if (a.json) {
+          nlohmann::json out = nlohmann::json::array();
+          for (const fa::ModelVersion& m : models) out.push_back(fa::model_version_json(m));
+          fmt::print("{}\n", out.dump(2));
+        } else {
+          print_model_table(models);
+        }
+      } else {
+        fa::Status s = a.action == "approve"     ? reg->approve(a.id, a.version, a.by, a.reason)
+                       : a.action == "deprecate" ? reg->deprecate(a.id, a.version, a.by, a.reason)
+                                                 : reg->revoke(a.id, a.version, a.by, a.reason);
+        if (!s)
+          rc = fail(cmd.c_str(), s.to_string());
+        else
+          fmt::print("{} {}: {} by {}\n", a.id, a.version,
+                     a.action == "approve"     ? "approved"
+                     : a.action == "deprecate" ? "deprecated"
+                                               : "revoked",
+                     a.by);
+      }
+    }
+  }
+  fa::Status s = (*logger)->flush();
+  fa::Status c = (*logger)->close();
+  if (!s || !c) return fail(cmd.c_str(), (!s ? s : c).to_string());
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -782,6 +1071,7 @@ int main(int argc, char** argv) {
     if (cmd == "prove") return cmd_prove(argc - 2, argv + 2);
     if (cmd == "check-proof") return cmd_check_proof(argc - 2, argv + 2);
     if (cmd == "sign-server") return cmd_sign_server(argc - 2, argv + 2);
+    if (cmd == "model") return cmd_model(argc - 2, argv + 2);
     if (cmd == "version" || cmd == "--version") {
       fmt::print("fooocus-audit {}\n", FOOOCUS_AUDIT_VERSION_STRING);
       return kOk;
