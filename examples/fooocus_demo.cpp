@@ -2,7 +2,10 @@
 // fooocus_demo: a realistic Fooocus workload written to a local audit log (the embedded default: no
 // server) with forward-secure MACs and Ed25519-signed checkpoints, verified with the auditor's keys, then
 // tampered with in copies to show the verifier pinpointing each change — including an intruder who
-// recomputes every hash — and one generation proven offline with a one-record proof bundle.
+// recomputes every hash — and one generation proven offline with a one-record proof bundle. The workload
+// goes through the governance APIs: a ModelVersionRegistry (two base models and a LoRA registered and
+// approved; one request uses an unregistered model), a ContentPolicyEnforcer (a few prompts rejected) and a
+// GenerationTracker writing each request's lifecycle, outputs and webhook deliveries.
 //
 //   fooocus_demo [--out DIR] [--requests N] [--seed S]
 //
@@ -10,14 +13,16 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "fooocus_audit/detail/crypto.hpp"  // demo stand-in for PromptSanitizer's keyed prompt hash
+#include "fooocus_audit/detail/crypto.hpp"  // random key bytes, hex, and the tampering helpers' chain hash
 #include "fooocus_audit/fooocus_audit.hpp"
 
 namespace fa = fooocus_audit;
@@ -52,21 +57,89 @@ const char* const kPerformance[] = {"Speed", "Quality", "Extreme Speed", "Lightn
 const char* const kAspect[] = {"1152x896", "1024x1024", "896x1152", "1216x832", "1344x768"};
 const char* const kStyles[] = {"Fooocus V2", "Fooocus Enhance", "Fooocus Sharp", "Fooocus Photograph",
                                "Fooocus Cinematic"};
-const char* const kModels[] = {"juggernautXL_v8Rundiffusion.safetensors", "sd_xl_base_1.0.safetensors"};
+// The base models and the LoRA the demo registers and approves (fake .safetensors files in the output dir).
+struct DemoModel {
+  const char* id;
+  const char* version;
+  const char* file;
+  fa::ModelKind kind;
+};
+const DemoModel kModels[] = {
+    {"juggernautXL", "v8", "juggernautXL_v8Rundiffusion.safetensors", fa::ModelKind::base},
+    {"sd_xl_base", "1.0", "sd_xl_base_1.0.safetensors", fa::ModelKind::base},
+};
+const DemoModel kLora = {"brand-style", "v2", "brand-style-v2.safetensors", fa::ModelKind::lora};
+// A model nobody registered: one request uses it, to show model.violation.
+const char* const kRogueModel = "dreamshaperXL_turbo.safetensors";
+
+// Prompts the content policy rejects (never logged: only their hash goes into policy.violation).
+const char* const kBadPrompts[] = {
+    "step by step blueprint of a ghost gun on a workbench",
+    "news photo of a pipe bomb in a subway station",
+    "3d printed pistol assembly diagram, exploded view",
+};
+const char* const kPolicyRules = R"({
+  "version": 1,
+  "rules": [
+    {"id": "weapons-001", "name": "Weapons manufacturing", "severity": "critical", "action": "reject",
+     "keywords": ["ghost gun", "untraceable firearm"]},
+    {"id": "explosives-002", "name": "Explosive devices", "severity": "critical", "action": "reject",
+     "whole_words": ["pipe bomb"]},
+    {"id": "printed-arms-003", "name": "3D-printed weapons", "severity": "high", "action": "reject",
+     "patterns": ["(?i)\\b3d[- ]?print(ed|ing)?\\s+(gun|rifle|pistol)s?\\b"]}
+  ]
+})";
 
 struct Workload {
   std::uint64_t events = 0, generations = 0, failed = 0, cancelled = 0, nsfw = 0;
+  std::uint64_t models = 0, violations = 0, rejections = 0, anomalies = 0;
 };
 
 std::string hex_id(std::mt19937_64& rng) { return fmt::format("{:016x}", rng()); }
 
-// Writes a small stand-in for a generated PNG and returns its size.
-std::int64_t write_fake_png(const std::string& path, std::mt19937_64& rng) {
-  std::string bytes = "\x89PNG\r\n\x1a\n";
+std::uint32_t crc32(const std::string& s) {
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : s) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+void be32(std::string& out, std::uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xFF));
+}
+
+std::string png_chunk(const std::string& type, const std::string& data) {
+  std::string out;
+  be32(out, static_cast<std::uint32_t>(data.size()));
+  out += type + data;
+  be32(out, crc32(type + data));
+  return out;
+}
+
+// Writes a small stand-in for a generated PNG: a valid signature, IHDR (8-bit RGB, width x height), an
+// opaque IDAT of random bytes (never decoded: the tracker reads the header only) and IEND.
+void write_fake_png(const std::string& path, std::uint32_t width, std::uint32_t height, std::mt19937_64& rng) {
+  std::string ihdr;
+  be32(ihdr, width);
+  be32(ihdr, height);
+  ihdr += std::string("\x08\x02\x00\x00\x00", 5);
+  std::string idat;
   const std::size_t n = 2048 + rng() % 6144;
-  while (bytes.size() < n) bytes.push_back(static_cast<char>(rng()));
+  while (idat.size() < n) idat.push_back(static_cast<char>(rng()));
+  const std::string bytes = std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) + png_chunk("IDAT", idat) +
+                            png_chunk("IEND", "");
   std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return static_cast<std::int64_t>(bytes.size());
+}
+
+// Writes a small stand-in for a model file.
+std::string write_fake_model(const fs::path& dir, const char* file, std::mt19937_64& rng) {
+  const fs::path path = dir / file;
+  std::string bytes = std::string("{\"__metadata__\":{\"format\":\"pt\"}}");
+  while (bytes.size() < 16384) bytes.push_back(static_cast<char>(rng()));
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return path.string();
 }
 
 bool check(const fa::Status& s, const char* what) {
@@ -74,21 +147,69 @@ bool check(const fa::Status& s, const char* what) {
   return s.ok();
 }
 
-bool run_workload(fa::AuditLogger& log, const std::string& outputs_dir, int requests, std::mt19937_64& rng,
-                  Workload* w) {
-  std::array<std::uint8_t, 32> tenant_key{};  // per-tenant prompt key (PromptSanitizer will own this)
+// Registers and approves the two base models and the LoRA (with its training record).
+bool register_models(fa::ModelVersionRegistry& reg, const fs::path& models_dir, std::mt19937_64& rng,
+                     std::vector<std::string>* paths, std::string* lora_path, Workload* w) {
+  auto add = [&](const DemoModel& m) -> std::string {
+    fa::ModelRegistration r;
+    r.model_id = m.id;
+    r.version = m.version;
+    r.kind = m.kind;
+    r.path = write_fake_model(models_dir, m.file, rng);
+    r.source = m.kind == fa::ModelKind::lora ? "internal training run" : "https://huggingface.co/";
+    r.registered_by = "mlops@enterprise.com";
+    auto v = reg.register_model(r);
+    if (!check(v.status(), "register model")) return {};
+    if (m.kind == fa::ModelKind::lora &&
+        !check(reg.record_lora_training({m.id, m.version, "ds_brand_assets_2026q1", "trainer@enterprise.com",
+                                         {{"rank", 16}, {"alpha", 8}, {"steps", 2500}, {"base_model", "sd_xl_base"}}}),
+               "record LoRA training"))
+      return {};
+    if (!check(reg.approve(m.id, m.version, "security@enterprise.com", "passed red-team review"), "approve"))
+      return {};
+    ++w->models;
+    return r.path;
+  };
+  for (const DemoModel& m : kModels) {
+    paths->push_back(add(m));
+    if (paths->back().empty()) return false;
+  }
+  *lora_path = add(kLora);
+  return !lora_path->empty();
+}
+
+bool run_workload(fa::AuditLogger& log, const fs::path& root, const std::string& outputs_dir, int requests,
+                  std::mt19937_64& rng, Workload* w) {
+  // Governance: the model registry (rebuilt from this log, empty at first), the content policy and the
+  // lifecycle tracker, all writing into the same audit log.
+  auto registry = fa::ModelVersionRegistry::open(log);
+  if (!check(registry.status(), "open model registry")) return false;
+  const fs::path models_dir = root / "models";
+  fs::remove_all(models_dir);
+  fs::create_directories(models_dir);
+  std::vector<std::string> model_paths;
+  std::string lora_path;
+  if (!register_models(*registry, models_dir, rng, &model_paths, &lora_path, w)) return false;
+  const std::string rogue_path = write_fake_model(models_dir, kRogueModel, rng);
+
+  auto policy = fa::ContentPolicyEnforcer::parse(kPolicyRules, "demo-rules");
+  if (!check(policy.status(), "content policy")) return false;
+  std::array<std::uint8_t, 32> tenant_key{};  // keyed prompt hashes: the log cannot be searched by guessing
   fa::detail::random_bytes(tenant_key.data(), tenant_key.size());
-  struct Wipe {
-    std::array<std::uint8_t, 32>& key;
-    ~Wipe() { fa::detail::secure_wipe(key.data(), key.size()); }
-  } wipe{tenant_key};
-  auto keyed_hash = [&](const std::string& prompt) {
-    return "hmac-sha256:" + fa::detail::to_hex(fa::detail::hmac_sha256(tenant_key.data(), tenant_key.size(), prompt));
-  };
-  auto emit = [&](const nlohmann::json& e) {
-    ++w->events;
-    return check(log.log(e), "log");
-  };
+  auto hasher = fa::hmac_prompt_hasher(
+      std::string_view(reinterpret_cast<const char*>(tenant_key.data()), tenant_key.size()));
+  fa::detail::secure_wipe(tenant_key.data(), tenant_key.size());  // the hasher keeps its own copy
+  if (!check(hasher.status(), "prompt hasher")) return false;
+  policy->set_prompt_hasher(std::move(hasher.value()));
+
+  // Simulated time: durations follow the workload's numbers, not this machine's speed.
+  std::int64_t now_ms = 0;
+  fa::TrackerOptions topt;
+  topt.clock_ms = [&now_ms] { return now_ms; };
+  topt.abandon_after = std::chrono::hours(24);
+  fa::GenerationTracker tracker(log, topt);
+
+  auto emit = [&](const nlohmann::json& e) { return check(log.log(e), "log"); };
 
   std::vector<std::string> sessions;
   for (const User& u : kUsers) {
@@ -100,91 +221,121 @@ bool run_workload(fa::AuditLogger& log, const std::string& outputs_dir, int requ
                {"ip_address", u.ip}, {"user_agent", u.agent}}))
       return false;
   }
+  const int rogue_request = requests / 2;
   for (int i = 0; i < requests; ++i) {
     const std::size_t ui = rng() % std::size(kUsers);
     const User& u = kUsers[ui];
     const std::string request_id = "req_" + hex_id(rng);
-    const std::string prompt = kPrompts[rng() % std::size(kPrompts)];
-    const std::string model = kModels[rng() % std::size(kModels)];
-    fa::GenerationEvent g;
-    g.request_id = request_id;
-    g.user_id = u.id;
-    g.tenant_id = u.tenant;
-    g.session_id = sessions[ui];
-    g.ip_address = u.ip;
-    g.user_agent = u.agent;
-    g.request.prompt_sanitized = prompt;
-    g.request.prompt_hash = keyed_hash(prompt);
-    g.request.negative_prompt = "blurry, low resolution, watermark";
-    g.request.performance = kPerformance[rng() % std::size(kPerformance)];
-    g.request.aspect_ratio = kAspect[rng() % std::size(kAspect)];
-    g.request.num_images = 1 + static_cast<std::int64_t>(rng() % 2);
-    g.request.seed = rng() % 9007199254740991ULL;
-    if (rng() % 3 == 0) g.request.loras.push_back({"sd_xl_offset_example-lora_1.0.safetensors", 0.1});
-    if (rng() % 4 == 0) g.request.loras.push_back({"brand-style-v2.safetensors", 0.8});
-    g.request.styles = {kStyles[0], kStyles[1 + rng() % (std::size(kStyles) - 1)]};
-    g.request.guidance_scale = 4.0;
-    g.request.sharpness = 2.0;
-    g.processing.worker_id = fmt::format("gpu-node-{}", 1 + rng() % 6);
-    g.processing.model_version = model;
-    g.processing.refiner_model = "None";
-    g.safety.safety_checker_version = "CompVis/stable-diffusion-safety-checker";
+    const bool bad = i % 97 == 41;  // a few prompts break the content policy
+    const std::string prompt =
+        bad ? kBadPrompts[(i / 97) % std::size(kBadPrompts)] : kPrompts[rng() % std::size(kPrompts)];
+    const std::size_t mi = rng() % std::size(kModels);
+    const bool rogue = i == rogue_request;
+    const std::string model = rogue ? kRogueModel : kModels[mi].file;
+    now_ms += static_cast<std::int64_t>(100 + rng() % 900);
 
-    const nlohmann::json who = {{"request_id", request_id}, {"user_id", u.id}, {"tenant_id", u.tenant}};
-    nlohmann::json submitted = who;
-    submitted.update({{"event_type", "generation.submitted"}, {"session_id", sessions[ui]},
-                      {"prompt_hash", g.request.prompt_hash}, {"performance", g.request.performance},
-                      {"aspect_ratio", g.request.aspect_ratio}, {"num_images", g.request.num_images},
-                      {"base_model", model}});
-    nlohmann::json queued = who, started = who;
-    queued["event_type"] = "generation.queued";
-    started.update({{"event_type", "generation.started"}, {"worker_id", g.processing.worker_id}});
-    if (!emit(submitted) || !emit(queued) || !emit(started)) return false;
+    fa::events::Context ctx;
+    ctx.user_id = u.id;
+    ctx.tenant_id = u.tenant;
+    ctx.session_id = sessions[ui];
+    auto verdict = policy->enforce(prompt, request_id, log, ctx);
+    if (!check(verdict.status(), "content policy")) return false;
+    if (verdict->reject()) {  // never submitted: the prompt's text stays out of the log
+      ++w->rejections;
+      continue;
+    }
 
-    g.processing.queue_wait_ms = static_cast<std::int64_t>(50 + rng() % 4000);
-    g.processing.generation_duration_ms = static_cast<std::int64_t>(2500 + rng() % 30000);
+    fa::GenerationTracker::Submission s;
+    s.user_id = u.id;
+    s.tenant_id = u.tenant;
+    s.session_id = sessions[ui];
+    s.ip_address = u.ip;
+    s.user_agent = u.agent;
+    s.request.prompt_sanitized = prompt;
+    s.request.prompt_hash = policy->hash_prompt(prompt);
+    s.request.negative_prompt = "blurry, low resolution, watermark";
+    s.request.performance = kPerformance[rng() % std::size(kPerformance)];
+    s.request.aspect_ratio = kAspect[rng() % std::size(kAspect)];
+    s.request.num_images = 1 + static_cast<std::int64_t>(rng() % 2);
+    s.request.seed = rng() % 9007199254740991ULL;
+    const bool with_lora = rng() % 4 == 0;
+    if (with_lora) s.request.loras.push_back({kLora.file, 0.8});
+    s.request.styles = {kStyles[0], kStyles[1 + rng() % (std::size(kStyles) - 1)]};
+    s.request.guidance_scale = 4.0;
+    s.request.sharpness = 2.0;
+    s.model_version = model;
+    s.refiner_model = "None";
+
+    // May these models run? Flag policy: problems are recorded, the generation goes ahead.
+    fa::GenerationModels gm;
+    gm.request_id = request_id;
+    gm.user_id = u.id;
+    gm.base = rogue ? fa::ModelUse{"dreamshaperXL", "", rogue_path, 1.0}
+                    : fa::ModelUse{kModels[mi].id, "", model_paths[mi], 1.0};
+    if (with_lora) gm.loras.push_back(fa::ModelUse{kLora.id, "", lora_path, 0.8});
+    auto decision = registry->check_generation(gm, fa::ViolationPolicy::flag);
+    if (!check(decision.status(), "check generation")) return false;
+    w->violations += decision->violations.size();
+
+    if (!check(tracker.submitted(request_id, s), "submitted")) return false;
+    now_ms += static_cast<std::int64_t>(rng() % 200);
+    if (!check(tracker.queued(request_id, 1 + static_cast<std::int64_t>(rng() % 8)), "queued")) return false;
+    now_ms += static_cast<std::int64_t>(50 + rng() % 4000);
+    if (!check(tracker.started(request_id, fmt::format("gpu-node-{}", 1 + rng() % 6)), "started")) return false;
+    now_ms += static_cast<std::int64_t>(2500 + rng() % 30000);
+
     const unsigned outcome = static_cast<unsigned>(rng() % 100);
     if (outcome < 3) {
-      nlohmann::json failed = who;
-      failed.update({{"event_type", "generation.failed"}, {"error_details", "CUDA out of memory"}, {"retry_count", 1}});
+      if (!check(tracker.failed(request_id, "CUDA out of memory", 1), "failed")) return false;
       ++w->failed;
-      if (!emit(failed)) return false;
-      continue;
-    }
-    if (outcome < 5) {
-      nlohmann::json cancelled = who;
-      cancelled.update({{"event_type", "generation.cancelled"}, {"reason", "stopped by user"}});
+    } else if (outcome < 5) {
+      if (!check(tracker.cancelled(request_id, u.id, "stopped by user"), "cancelled")) return false;
       ++w->cancelled;
-      if (!emit(cancelled)) return false;
-      continue;
+    } else {
+      unsigned width = 1024, height = 1024;
+      std::sscanf(s.request.aspect_ratio.c_str(), "%ux%u", &width, &height);
+      const bool nsfw = rng() % 100 == 0;
+      fa::GenerationTracker::Completion c;
+      c.safety_checker_version = "CompVis/stable-diffusion-safety-checker";
+      for (std::int64_t k = 0; k < s.request.num_images; ++k) {
+        const std::string path = fmt::format("{}/{}_{}.png", outputs_dir, request_id, k);
+        write_fake_png(path, width, height, rng);
+        c.outputs.push_back({path, "file://" + path, nsfw});
+      }
+      if (nsfw) ++w->nsfw;
+      if (!check(policy->log_safety_check(prompt, request_id, log, nsfw,
+                                          nsfw ? fa::events::SafetyAction::blocked : fa::events::SafetyAction::allowed,
+                                          c.safety_checker_version, ctx),
+                 "safety check"))
+        return false;
+      if (!check(tracker.completed(request_id, c), "completed")) return false;
+      ++w->generations;
     }
-    for (std::int64_t k = 0; k < g.request.num_images; ++k) {
-      const std::string path = fmt::format("{}/{}_{}.png", outputs_dir, request_id, k);
-      fa::GenerationEvent::Output out;
-      out.url = "file://" + path;
-      out.file_size_bytes = write_fake_png(path, rng);
-      auto h = fa::hash_file(path);
-      if (!check(h.status(), "hash output")) return false;
-      out.hash = h.value();
-      out.width = 1024;
-      out.height = 1024;
-      g.outputs.push_back(out);
+    // The client's webhook: now and then the first attempt fails and the second gets through.
+    now_ms += static_cast<std::int64_t>(rng() % 300);
+    if (rng() % 20 == 0) {
+      fa::GenerationTracker::WebhookAttempt a;
+      a.attempt = 1;
+      a.status = 503;
+      a.retry = true;
+      a.url_host = "hooks.enterprise.com";
+      a.error = "service unavailable";
+      if (!check(tracker.webhook(request_id, a), "webhook")) return false;
+      now_ms += 1000;
+      if (!check(tracker.webhook(request_id, 2, 200, true), "webhook")) return false;
+    } else if (!check(tracker.webhook(request_id, 1, 200, true), "webhook")) {
+      return false;
     }
-    g.safety.has_nsfw_concepts = rng() % 100 == 0;
-    if (g.safety.has_nsfw_concepts) ++w->nsfw;
-    nlohmann::json safety = who;
-    safety.update({{"event_type", "safety_check.completed"}, {"prompt_hash", g.request.prompt_hash},
-                   {"has_nsfw_concepts", g.safety.has_nsfw_concepts},
-                   {"action", g.safety.has_nsfw_concepts ? "blocked" : "allowed"}});
-    if (!emit(safety)) return false;
-    ++w->events;
-    ++w->generations;
-    if (!check(log.log(g), "log generation")) return false;
   }
   for (std::size_t ui = 0; ui < std::size(kUsers); ++ui)
     if (!emit({{"event_type", "session.ended"}, {"user_id", kUsers[ui].id}, {"session_id", sessions[ui]},
                {"end_reason", "logout"}}))
       return false;
+  if (!check(tracker.sweep(), "sweep")) return false;
+  const fa::TrackerStats ts = tracker.stats();
+  w->anomalies = ts.anomalies;
+  if (ts.sink_errors != 0) return check(fa::Status(fa::Code::io_error, "tracker events refused"), "tracker");
+  w->events = log.stats().accepted;
   return true;
 }
 
@@ -335,11 +486,14 @@ int main(int argc, char** argv) {
   if (!check(fa::note::save_verifier_key((keys_dir / "verifier.key").string(), auditor.verifier), "save key"))
     return 1;
   Workload w;
-  if (!run_workload(**logger, outputs.string(), requests, rng, &w)) return 1;
+  if (!run_workload(**logger, root, outputs.string(), requests, rng, &w)) return 1;
   if (!check((*logger)->flush(), "flush") || !check((*logger)->close(), "close")) return 1;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("logged {} events ({} generations, {} failed, {} cancelled, {} NSFW) in {:.2f} s, group commit 10 ms\n",
              w.events, w.generations, w.failed, w.cancelled, w.nsfw, secs);
+  fmt::print("governance: {} models registered and approved, {} model violations, {} policy rejections, "
+             "{} lifecycle anomalies\n",
+             w.models, w.violations, w.rejections, w.anomalies);
   fmt::print("log:    {} ({} segments)\nanchor: {} and {} (keep copies off this host)\nkey:    {}\n",
              log_dir.string(), segments_of(log_dir).size(), anchor_path.string(), checkpoints_path.string(),
              auditor.verifier.text());
