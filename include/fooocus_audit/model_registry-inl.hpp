@@ -26,21 +26,7 @@
 
 namespace fooocus_audit {
 
-FA_INLINE std::string_view model_kind_name(ModelKind k) noexcept {
-  switch (k) {
-    case ModelKind::base:
-      return "base";
-    case ModelKind::refiner:
-      return "refiner";
-    case ModelKind::lora:
-      return "lora";
-    case ModelKind::vae:
-      return "vae";
-    case ModelKind::other:
-      return "other";
-  }
-  return "other";
-}
+FA_INLINE std::string_view model_kind_name(ModelKind k) noexcept { return events::to_string(k); }
 
 FA_INLINE std::optional<ModelKind> parse_model_kind(std::string_view s) noexcept {
   for (ModelKind k : {ModelKind::base, ModelKind::refiner, ModelKind::lora, ModelKind::vae, ModelKind::other})
@@ -62,21 +48,7 @@ FA_INLINE std::string_view model_state_name(ModelState s) noexcept {
   return "pending";
 }
 
-FA_INLINE std::string_view model_problem_name(ModelProblem p) noexcept {
-  switch (p) {
-    case ModelProblem::unregistered:
-      return "unregistered";
-    case ModelProblem::unapproved:
-      return "unapproved";
-    case ModelProblem::deprecated:
-      return "deprecated";
-    case ModelProblem::revoked:
-      return "revoked";
-    case ModelProblem::modified:
-      return "modified";
-  }
-  return "unregistered";
-}
+FA_INLINE std::string_view model_problem_name(ModelProblem p) noexcept { return events::to_string(p); }
 
 FA_INLINE nlohmann::json model_version_json(const ModelVersion& m) {
   nlohmann::json transitions = nlohmann::json::array();

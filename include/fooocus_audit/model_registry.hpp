@@ -18,10 +18,12 @@
 #include "fooocus_audit/audit_logger.hpp"
 #include "fooocus_audit/chain_verifier.hpp"
 #include "fooocus_audit/common.hpp"
+#include "fooocus_audit/events.hpp"
 
 namespace fooocus_audit {
 
-enum class ModelKind { base, refiner, lora, vae, other };
+/// The `kind` of model.registered: the event schema's enum (docs/events.md §7.1).
+using ModelKind = events::ModelKind;
 enum class ModelState { pending, approved, deprecated, revoked };
 
 /// "base", "refiner", "lora", "vae", "other" (the `kind` of model.registered).
@@ -133,7 +135,7 @@ enum class ViolationPolicy {
 };
 
 /// The `problem` of model.violation.
-enum class ModelProblem { unregistered, unapproved, deprecated, revoked, modified };
+using ModelProblem = events::ModelProblem;
 std::string_view model_problem_name(ModelProblem p) noexcept;
 
 /// A model a generation is about to use.
