@@ -206,7 +206,6 @@ class AuditLogger {
   std::optional<mac::WriterState> mac_;
   std::uint64_t epoch_records_ = 0;  // records sealed in the current epoch
   std::chrono::steady_clock::time_point epoch_started_{};
-  bool epoch_failed_ = false;        // an epoch end could not complete: the writer is fatal
 
   // Merkle tree and checkpoints (writer thread; only with a signer).
   bool track_tree_ = false;

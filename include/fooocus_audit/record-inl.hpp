@@ -340,7 +340,6 @@ FA_INLINE ParseResult parse(std::string_view bytes, View* out) {
       // Canonical JCS leaves exactly one spelling: {"epoch":<uint>,"tag":"<64 hex>"}.
       constexpr std::string_view kOpen = R"({"epoch":)", kTag = R"(,"tag":")", kClose = R"("})";
       const std::size_t comma = val.find(',');
-      std::string_view hex;
       if (val.substr(0, kOpen.size()) != kOpen || comma == std::string_view::npos ||
           !parse_uint(val.substr(kOpen.size(), comma - kOpen.size()), &out->mac_epoch) ||
           val.substr(comma, kTag.size()) != kTag || val.size() != comma + kTag.size() + 64 + kClose.size() ||
