@@ -49,6 +49,16 @@ fa::mac::EpochKey stolen_key(const KeyedLog& k, const std::string& log_id) {
 
 std::string log_id_of(const LogImage& img) { return parse_rec(img.segs.front().lines.front()).log_id; }
 
+// A checkpoint signer that is unreachable: every request fails, as a RemoteSigner whose server is down.
+struct FailingSigner final : fa::CheckpointSigner {
+  explicit FailingSigner(fa::note::VerifierKey k) : key(std::move(k)) {}
+  fa::note::VerifierKey key;
+  const fa::note::VerifierKey& verifier_key() const override { return key; }
+  fooocus_audit::Result<std::string> sign_checkpoint(const fa::CheckpointRequest&) override {
+    return fa::Status(fa::Code::io_error, "signer unreachable");
+  }
+};
+
 }  // namespace
 
 TEST_CASE("keys: a log with MACs and checkpoints verifies with the seed and the trusted key", "[keys]") {
@@ -213,16 +223,9 @@ TEST_CASE("keys: a writer that stopped after an epoch end but before evolving it
 }
 
 TEST_CASE("keys: a checkpoint signer that fails leaves unsigned checkpoints and logging goes on", "[keys]") {
-  struct FailingSigner final : fa::CheckpointSigner {
-    fa::note::VerifierKey key = new_signing_key().verifier();
-    const fa::note::VerifierKey& verifier_key() const override { return key; }
-    fooocus_audit::Result<std::string> sign_checkpoint(const fa::CheckpointRequest&) override {
-      return fa::Status(fa::Code::io_error, "signer unreachable");
-    }
-  };
   KeyedLog k;
   fa::LoggerOptions o = k.options();
-  o.signer = std::make_shared<FailingSigner>();
+  o.signer = std::make_shared<FailingSigner>(new_signing_key().verifier());
   std::atomic<int> errors{0};
   o.on_error = [&](const fa::Status& st) {
     if (!st.ok() && st.message().find("signer unreachable") != std::string::npos) ++errors;
@@ -660,13 +663,6 @@ TEST_CASE("keys: a MAC key converted by a creation that stopped before any recor
 }
 
 TEST_CASE("keys: after a signer outage spanning a restart, the signer accepts the log again", "[keys]") {
-  struct FailingSigner final : fa::CheckpointSigner {
-    fa::note::VerifierKey key;
-    const fa::note::VerifierKey& verifier_key() const override { return key; }
-    fooocus_audit::Result<std::string> sign_checkpoint(const fa::CheckpointRequest&) override {
-      return fa::Status(fa::Code::io_error, "signer unreachable");
-    }
-  };
   KeyedLog k;
   const std::string state = k.tmp / "signer.state";
   auto signer_with_memory = [&] {
@@ -681,8 +677,7 @@ TEST_CASE("keys: after a signer outage spanning a restart, the signer accepts th
     for (int i = 0; i < 100; ++i) REQUIRE(lg->log(generation_event("a" + std::to_string(i))));
     REQUIRE(lg->close());
   }
-  auto down = std::make_shared<FailingSigner>();
-  down->key = k.verifier;
+  auto down = std::make_shared<FailingSigner>(k.verifier);
   o.signer = down;
   {
     auto lg = must_open(o);
