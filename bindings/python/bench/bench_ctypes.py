@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Python → ctypes → AuditLogger, against a pure-Python hash-chain logger of the kind the seed article shows,
+in one run on one machine.
+
+    FOOOCUS_AUDIT_LIBRARY=build/libfooocus_audit_c.so python3 bindings/python/bench/bench_ctypes.py [N] [ROUNDS]
+
+Both log the seed article's §2.2 example event (docs/events.md §4) N times per round, as a dict built per call,
+into a fresh directory, and count until every event is written (the AuditLogger's close() included: it
+writes on a background thread). The peer, per event: json.dumps(record, sort_keys) + hashlib.sha256 + append
+one line + rewrite a head file — no fsync on either side (durability "none"). Reported: the median of ROUNDS
+rounds for each, and their ratio.
+"""
+import copy
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from fooocus_audit import AuditLogger  # noqa: E402
+
+EVENT = {
+    "event_type": "image_generation", "version": "1.0", "timestamp": "2026-03-25T14:30:45.123Z",
+    "request_id": "req_764cabcf-b745-4b3e-ae38-1200304cf45b", "user_id": "alice@enterprise.com",
+    "tenant_id": "acme_corp", "session_id": "sess_abc123def456", "ip_address": "10.2.3.4",
+    "user_agent": "Fooocus-API-client/1.0",
+    "request": {
+        "prompt_sanitized": "professional product photography, luxury watch on marble surface",
+        "prompt_hash": "hmac-sha256:5f1d0f6c2a4bdfb1b7c1e9e0c4f0a35d4a5e4a9e3a6f3c9b0f8d2e7a1c4b6d80",
+        "negative_prompt": "blurry, low resolution, watermark", "performance": "Quality",
+        "aspect_ratio": "1024x1024", "num_images": 1, "seed": 176400,
+        "loras": [{"name": "brand-style-v2", "weight": 0.8}], "styles": ["Fooocus Enhance", "Fooocus Sharp"],
+        "guidance_scale": 4.0, "sharpness": 2.0, "enable_safety_checker": True},
+    "processing": {"worker_id": "gpu-node-5", "queue_wait_ms": 234, "generation_duration_ms": 8542,
+                   "retry_count": 0, "model_version": "sd_xl_base_1.0", "refiner_model": "None"},
+    "outputs": [{"url": "s3://company-images/generations/acme_corp/req_764cabcf.png",
+                 "hash": "sha256:742b42db2607565a6f33f23f218216a61a3597304c8ac71e3de81b6e68d7b852",
+                 "width": 1024, "height": 1024, "file_size_bytes": 524288}],
+    "safety": {"has_nsfw_concepts": False, "safety_checker_version": "v2.1"},
+    "result": "success",
+}
+
+
+class PurePythonChainLogger:
+    """The seed article's kind of logger: each record hashes the previous one; a head file holds the last hash."""
+
+    def __init__(self, folder):
+        self.file = open(os.path.join(folder, "audit.jsonl"), "a", encoding="utf-8")
+        self.head_path = os.path.join(folder, "head")
+        self.prev = "0" * 64
+        self.seq = 0
+
+    def log(self, event):
+        record = {"seq": self.seq, "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "prev": self.prev,
+                  "event": event}
+        line = json.dumps(record, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(line.encode("utf-8")).hexdigest()
+        self.file.write(line + "\n")
+        self.file.flush()
+        with open(self.head_path, "w", encoding="utf-8") as head:
+            head.write(f"{self.seq} {digest}\n")
+        self.prev = digest
+        self.seq += 1
+
+    def close(self):
+        self.file.close()
+
+
+def run(make, n):
+    folder = tempfile.mkdtemp(prefix="fa-bench-")
+    try:
+        logger = make(folder)
+        events = [copy.deepcopy(EVENT) for _ in range(min(n, 1000))]
+        start = time.perf_counter()
+        for i in range(n):
+            logger.log(events[i % len(events)])
+        logger.close()
+        return n / (time.perf_counter() - start)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    ours, peer = [], []
+    for _ in range(rounds):
+        ours.append(run(lambda d: AuditLogger(dir=os.path.join(d, "log"), durability="none"), n))
+        peer.append(run(PurePythonChainLogger, n))
+    o, p = statistics.median(ours), statistics.median(peer)
+    print(f"events per round: {n}, rounds: {rounds}")
+    print(f"ctypes AuditLogger.log(dict):        {o:12,.0f} events/s  (rounds: {', '.join(f'{x:,.0f}' for x in ours)})")
+    print(f"pure-Python hash chain + head file:  {p:12,.0f} events/s  (rounds: {', '.join(f'{x:,.0f}' for x in peer)})")
+    print(f"ratio: {o / p:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
