@@ -90,6 +90,46 @@ void append_hex(std::string& out, const std::uint8_t* p, std::size_t n);
 /// Parses exactly 64 lowercase hex characters. Returns false on any other input.
 bool parse_hash_hex(std::string_view s, Hash* out) noexcept;
 
+// ---- Key derivation, AEAD and Base64 (PromptSanitizer, docs/privacy.md §5, docs/log-format.md §12.1) ----
+
+/// HKDF-SHA256 (RFC 5869, extract then expand) through EVP_KDF "HKDF": writes out_len (<= 8160) bytes of
+/// OKM derived from ikm with `salt` and `info`. Throws std::runtime_error if OpenSSL fails.
+void hkdf_sha256(const void* ikm, std::size_t ikm_len, std::string_view salt, std::string_view info, void* out,
+                 std::size_t out_len);
+
+/// Bytes of the AES-SIV synthetic IV (RFC 5297 "V") and of the GCM nonce and tag.
+inline constexpr std::size_t kSivTagBytes = 16;
+inline constexpr std::size_t kGcmNonceBytes = 12;
+inline constexpr std::size_t kGcmTagBytes = 16;
+
+/// AES-256-SIV (RFC 5297, EVP "AES-256-SIV"): deterministic authenticated encryption under a 64-byte key
+/// (K1 for S2V/CMAC, K2 for CTR), one associated-data component `ad`. Returns V (16 bytes) || C, the RFC's
+/// output order. The same key, ad and plaintext always give the same bytes. The plaintext must not be empty
+/// (OpenSSL 3.0's SIV provider cannot encrypt an empty message). Throws std::runtime_error for an empty
+/// plaintext or if OpenSSL fails.
+std::string aes256_siv_encrypt(const std::uint8_t* key64, std::string_view ad, std::string_view plaintext);
+/// Inverse of aes256_siv_encrypt. False, and *out empty, when the input is shorter than V or the tag does
+/// not verify (wrong key, wrong ad, altered bytes).
+bool aes256_siv_decrypt(const std::uint8_t* key64, std::string_view ad, std::string_view v_and_c,
+                        std::string* out);
+
+/// AES-256-GCM (EVP "AES-256-GCM") under a 32-byte key with a fresh random 96-bit nonce. Returns
+/// nonce (12) || C || tag (16). Throws std::runtime_error if OpenSSL fails.
+std::string aes256_gcm_encrypt(const std::uint8_t* key32, std::string_view ad, std::string_view plaintext);
+/// Inverse of aes256_gcm_encrypt; false, and *out empty, when the input is too short or the tag does not
+/// verify.
+bool aes256_gcm_decrypt(const std::uint8_t* key32, std::string_view ad, std::string_view nonce_c_tag,
+                        std::string* out);
+
+/// RFC 4648 §4 Base64 with padding ("+/", "=").
+std::string b64_encode(const void* data, std::size_t n);
+/// RFC 4648 §5 base64url without padding ("-_").
+std::string b64url_encode(const void* data, std::size_t n);
+/// Strict decoders: canonical input only (correct padding for b64, none for b64url, unused bits zero).
+/// False on anything else.
+bool b64_decode(std::string_view text, std::string* out);
+bool b64url_decode(std::string_view text, std::string* out);
+
 }  // namespace detail
 }  // namespace fooocus_audit
 
