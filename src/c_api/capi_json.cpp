@@ -149,9 +149,11 @@ class DomBuilder {
   bool end_array() { return close(); }
   bool parse_error(std::size_t position, const std::string& /*last_token*/, const nlohmann::detail::exception& ex) {
     // nlohmann's message quotes the input after "; last read: '": keep only the part before it.
+    // The out_of_range.406 message quotes the number ("number overflow parsing '<digits>'"): replaced as a whole.
     std::string_view what = ex.what();
     if (const auto p = what.find("syntax error"); p != std::string_view::npos) what.remove_prefix(p);
     if (const auto p = what.find("; last read:"); p != std::string_view::npos) what = what.substr(0, p);
+    if (what.find("number overflow") != std::string_view::npos) what = "a number out of the range of a double";
     error_ = fmt::format("invalid JSON near byte {}: {}", position > 0 ? position - 1 : 0, what);
     return false;
   }

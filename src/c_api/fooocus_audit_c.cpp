@@ -4,6 +4,7 @@
 // its own (docs/c-api.md is the reference).
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,6 +106,20 @@ Status guard_options_from_json(const json& j, GuardOptions* g) {
   return m.finish();
 }
 
+// A path the logger opens again after fa_logger_open returned (segments, anchors, MAC and signer state) is
+// resolved against the working directory now: a process that changes directory later (Fooocus's
+// entry_with_update.py does os.chdir) must go on writing where the log was opened.
+Status make_absolute(std::string* path, std::string_view where) {
+  if (path->empty()) return Status::OK();
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(std::filesystem::path(*path), ec);
+  if (ec)
+    return {Code::io_error,
+            fmt::format("{}: cannot resolve against the working directory: {}", where, ec.message())};
+  *path = abs.string();
+  return Status::OK();
+}
+
 Status logger_options_from_json(const json& j, LoggerOptions* opt) {
   Members m(j, "config");
   m.file("dir", &opt->dir, /*required=*/true);
@@ -146,6 +161,12 @@ Status logger_options_from_json(const json& j, LoggerOptions* opt) {
   m.file("monitor_rules_path", &monitor_rules_path);
   m.boolean("monitor_default_rules", &monitor_default_rules);
   if (Status s = m.finish(); !s.ok()) return s;
+  for (auto [path, member] : {std::pair<std::string*, std::string_view>{&opt->dir, "config.dir"},
+                              {&opt->anchor_path, "config.anchor_path"},
+                              {&opt->mac_key_path, "config.mac_key_path"},
+                              {&opt->checkpoint_anchor_path, "config.checkpoint_anchor_path"},
+                              {&signer_state_path, "config.signer_state_path"}})
+    if (Status s = make_absolute(path, member); !s.ok()) return s;
 
   if (!monitor_rules_path.empty() && monitor_default_rules)
     return {Code::invalid_argument, "config: give either monitor_rules_path or monitor_default_rules, not both"};
@@ -228,6 +249,8 @@ Status verify_options_from_json(const json& j, const std::string& what, VerifyOp
   if (m.u64("max_findings", &n, 1000000)) opt->max_findings = static_cast<std::size_t>(n);
   if (m.u64("start_seq", &n)) opt->start_seq = n;
   if (Status s = m.finish(); !s.ok()) return s;
+  // Read at every verification, not at create: resolved now, like the logger's paths.
+  if (Status s = make_absolute(&opt->mac_key_path, what + ".mac_key_path"); !s.ok()) return s;
 
   // Anchor files: every head anchor counts (the newest is checked: it confirms what the older ones do), every
   // checkpoint anchor is compared with the log.

@@ -47,6 +47,10 @@ FA_EXPORT fa_status fa_sanitizer_create(const char* config_json, size_t config_l
     else if (Status s = fa::capi::parse_json_object(config_json, config_len, "config", &j); !s.ok()) return s;
     fa::Result<fa::SanitizerConfig> config = fa::SanitizerConfig::from_json(j);
     if (!config) return {config.status().code(), "config: " + config.status().message()};
+    // A path member, as everywhere in the C ABI (docs/c-api.md §2.3): the operating system would cut it at a NUL
+    // byte and open another file than the one named.
+    if (config->tenant_key_file.find('\0') != std::string::npos)
+      return {Code::invalid_argument, "config.tenant_key_file: must not contain a NUL byte"};
     fa::Result<fa::PromptSanitizer> sanitizer = fa::PromptSanitizer::create(std::move(config.value()));
     if (!sanitizer) return sanitizer.status();
     auto impl = std::make_unique<SanitizerImpl>(SanitizerImpl{std::move(sanitizer.value())});

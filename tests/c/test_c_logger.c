@@ -226,6 +226,11 @@ static void test_messages_hide_values(fa_logger* l) {
   CHECK(fa_logger_log(l, ev, slen(ev)) == FA_INVALID_ARGUMENT);
   CHECK(strstr(fa_last_error(), "hunter2") == NULL);
   CHECK(strstr(fa_last_error(), "tru3") == NULL);
+  /* A number too large for a double: nlohmann's message quotes it ("number overflow parsing '...'"). */
+  ev = "{\"event_type\":\"c_test.event\",\"card\":4111111111111111e400}";
+  CHECK(fa_logger_log(l, ev, slen(ev)) == FA_INVALID_ARGUMENT);
+  CHECK_ERROR_HAS("out of the range of a double");
+  CHECK(strstr(fa_last_error(), "41111") == NULL);
 }
 
 static void test_out_params(fa_logger* l) {
@@ -292,6 +297,38 @@ static void test_last_error_is_thread_local(void) {
   CHECK_ERROR_HAS("config: must be a JSON object, not an array");
 }
 
+/* A relative dir and anchor_path are resolved at open: after the process changes directory (Fooocus's launcher does
+ * os.chdir) the logger still writes new segments and the anchor where the log was opened. */
+static void test_relative_paths_survive_chdir(const char* root) {
+  char cwd[2048], other[2048], cfg[512], path[4096];
+  fa_logger* l = NULL;
+  const char* c = "{\"dir\":\"rel-log\",\"anchor_path\":\"rel.anchor\",\"max_segment_bytes\":4096}";
+  struct stat st;
+  CHECK(getcwd(cwd, sizeof cwd) != NULL);
+  snprintf(other, sizeof other, "%s/elsewhere", root);
+  CHECK(mkdir(other, 0700) == 0);
+  CHECK(chdir(root) == 0);
+  snprintf(cfg, sizeof cfg, "%s", c);
+  CHECK_OK(fa_logger_open(cfg, slen(cfg), &l));
+  CHECK(chdir(other) == 0);
+  if (l != NULL) {
+    /* ~100 events of ~100 bytes: more than one 4 KiB segment, so the writer opens new files after the chdir. */
+    CHECK(log_valid(l, 0, 100) == 100);
+    CHECK_OK(fa_logger_flush(l));
+    CHECK_OK(fa_logger_close(l));
+    fa_logger_destroy(l);
+  }
+  CHECK(chdir(cwd) == 0);
+  snprintf(path, sizeof path, "%s/rel-log/segment-00000000000000000000.jsonl", root);
+  CHECK(stat(path, &st) == 0);
+  snprintf(path, sizeof path, "%s/rel.anchor", root);
+  CHECK(stat(path, &st) == 0);
+  snprintf(path, sizeof path, "%s/rel.anchor", other);
+  CHECK(stat(path, &st) != 0);
+  snprintf(path, sizeof path, "%s/rel-log", other);
+  CHECK(stat(path, &st) != 0);
+}
+
 int main(void) {
   char* root = fa_test_temp_dir("logger");
   char* dir = strdup(fa_test_join(root, "log"));
@@ -306,6 +343,7 @@ int main(void) {
   test_open_errors(root);
   test_null_handles();
   test_last_error_is_thread_local();
+  test_relative_paths_survive_chdir(root);
 
   snprintf(anchor, sizeof anchor, "%s/head.anchor", root);
   snprintf(cfg, sizeof cfg,

@@ -94,6 +94,17 @@ int main(void) {
     CHECK_STATUS(fa_sanitizer_create(config, strlen(config), &keyed), FA_INVALID_ARGUMENT);
     CHECK_ERROR_HAS("chmod 600");
     CHECK(chmod(keyfile, 0600) == 0);
+    /* A key path with a NUL byte (\u0000 in JSON) names another file than the OS would open: refused. */
+    {
+      char nul_config[3072];
+      fa_sanitizer* cut = NULL;
+      snprintf(nul_config, sizeof nul_config,
+               "{\"tenant_id\":\"acme\",\"tenant_key_file\":\"%s\\u0000.other\"}", keyfile);
+      CHECK_STATUS(fa_sanitizer_create(nul_config, strlen(nul_config), &cut), FA_INVALID_ARGUMENT);
+      CHECK_ERROR_HAS("config.tenant_key_file: must not contain a NUL byte");
+      CHECK(cut == NULL);
+      fa_sanitizer_destroy(cut);
+    }
   }
 
   /* Tokens, encryption and reveal with the tenant key. */

@@ -14,7 +14,16 @@ JsonInput = Union[dict, str, bytes, bytearray]
 
 # json.dumps(value, ensure_ascii=False, allow_nan=False) with one encoder made once (json.dumps builds a new
 # JSONEncoder per call when given options); encode() keeps no state between calls, so threads may share it.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+def _json_default(value: Any) -> Any:
+    # Path members (anchor_path=pathlib.Path(...), trusted_key_paths=[Path, ...]) as the strings they stand for.
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        if isinstance(path, str):
+            return path
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default)
 
 
 def encode_json(value: Any, what: str = "value") -> bytes:
@@ -57,6 +66,21 @@ def encode_text(value: Union[str, bytes, bytearray, os.PathLike], what: str = "t
         return value.encode("utf-8")
     except UnicodeEncodeError:
         raise errors.InvalidArgument(f"{what} is not valid Unicode (lone surrogate)") from None
+
+
+_INT64_MIN = -(2 ** 63)
+_INT64_MAX = 2 ** 63 - 1
+
+
+def int64(value: Any, what: str) -> int:
+    """An int64_t argument: ctypes would silently wrap a value outside the range (2**64 + 3 passed as 3)."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise errors.InvalidArgument(f"{what} must be an integer") from None
+    if n < _INT64_MIN or n > _INT64_MAX:
+        raise errors.InvalidArgument(f"{what} must be in {_INT64_MIN}..{_INT64_MAX}")
+    return n
 
 
 def decode_json(raw: bytes) -> Any:

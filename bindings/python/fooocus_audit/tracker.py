@@ -6,7 +6,7 @@ import ctypes
 import os
 from typing import Any, Dict, Iterable, Optional, Union
 
-from ._handle import Handle, JsonInput, b_len, encode_json, encode_text
+from ._handle import Handle, JsonInput, b_len, encode_json, encode_text, int64
 from .logger import AuditLogger
 
 Output = Union[str, "os.PathLike[str]", Dict[str, Any]]
@@ -42,7 +42,7 @@ class GenerationTracker(Handle):
     def queued(self, request_id: str, queue_position: int = 0) -> None:
         """generation.queued {queue_position} (0 = next)."""
         rid = encode_text(request_id, "request_id")
-        self._call("fa_tracker_queued", *b_len(rid), int(queue_position))
+        self._call("fa_tracker_queued", *b_len(rid), int64(queue_position, "queue_position"))
 
     def started(self, request_id: str, worker_id: str = "") -> None:
         """generation.started {worker_id, queue_wait_ms}."""
@@ -71,7 +71,7 @@ class GenerationTracker(Handle):
         """generation.failed {error_details (never secrets or the prompt), retry_count}."""
         rid = encode_text(request_id, "request_id")
         err = encode_text(error_details, "error_details")
-        self._call("fa_tracker_failed", *b_len(rid), *b_len(err), int(retry_count))
+        self._call("fa_tracker_failed", *b_len(rid), *b_len(err), int64(retry_count, "retry_count"))
 
     def cancelled(self, request_id: str, cancelled_by: str = "", reason: str = "") -> None:
         """generation.cancelled {cancelled_by, reason}."""

@@ -248,3 +248,30 @@ def test_api_keeps_working_when_the_log_is_closed(api):
     assert not job.finish_with_error and job.task_result
     assert requests.CALLS and requests.CALLS[-1][1]["job_id"] == job.job_id  # the webhook still went out
     assert api.integ.hook_errors >= 4
+
+
+def test_user_cancel_result_with_error_flag_is_a_cancel(tmp_path):
+    # Fooocus-API lines that report a stop as a USER_CANCEL result do it with set_result(results, True, str(e)):
+    # finish_with_error is set, yet the job was cancelled, not failed.
+    from fooocus_audit.integrations import fooocus_api as hooks
+    from fooocus_audit.integrations._core import Integration, RequestState
+    from fooocusapi.parameters import GenerationFinishReason, ImageGenerationResult
+    log_dir = tmp_path / "log"
+    logger = AuditLogger(dir=log_dir)
+    integ = Integration(logger)
+    try:
+        for rid, reason in (("job_cancel", GenerationFinishReason.user_cancel),
+                            ("job_error", GenerationFinishReason.error)):
+            integ.tracker.submitted(rid, {})
+            integ.tracker.queued(rid, 0)
+            integ.tracker.started(rid, "w")
+            integ.remember(RequestState(request_id=rid))
+            task = types.SimpleNamespace(task_result=[ImageGenerationResult(None, "1", reason)],
+                                         finish_with_error=True, error_message="")
+            hooks._on_finish(integ, rid, task, None)
+    finally:
+        integ.restore_all()
+        logger.release()
+    final = {e["request_id"]: e["event_type"] for e in read_events(log_dir)
+             if e["event_type"] in ("generation.cancelled", "generation.failed", "generation.completed")}
+    assert final == {"job_cancel": "generation.cancelled", "job_error": "generation.failed"}

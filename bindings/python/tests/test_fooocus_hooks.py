@@ -351,3 +351,24 @@ def test_unexpected_hook_errors_never_break_fooocus(fooocus, monkeypatch):
     out = _run(_task("still works", black_out_nsfw=True))
     assert out[-1][0] == "finish" and len(out[-1][1]) == 1
     assert fooocus.integ.hook_errors >= 2
+
+
+def test_error_details_scrub_prompt_lines_and_repr(tmp_path):
+    # Fooocus splits a prompt by line (each line its own prompt), so an exception can quote one line, or the whole
+    # prompt through repr() (newlines escaped): neither is the raw prompt as a substring.
+    from fooocus_audit.integrations._core import Integration, RequestState
+    logger = AuditLogger(dir=tmp_path / "log")
+    integ = Integration(logger)
+    try:
+        prompt = "portrait of jane doe\n  second  line with   private words \n"
+        state = RequestState(request_id="req_s", secrets_to_scrub=(prompt, "no faces\nwatermark"))
+        for error in (RuntimeError(f"bad prompt {prompt!r}"), KeyError("second line with private words"),
+                      ValueError("while encoding 'portrait of jane doe': CUDA error"),
+                      ValueError("negative 'watermark' too long")):
+            details = integ.error_details(error, state)
+            for needle in ("jane doe", "private words", "watermark"):
+                assert needle not in details, details
+            assert "[PROMPT]" in details
+    finally:
+        integ.restore_all()
+        logger.release()

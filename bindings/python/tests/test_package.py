@@ -179,6 +179,12 @@ def test_logger_message_never_repeats_the_value(logger):
     assert secret not in str(e.value)
 
 
+def test_number_overflow_message_never_quotes_the_number(logger):
+    with pytest.raises(InvalidArgument) as e:
+        logger.log('{"event_type": "test.big", "n": 41111111111111111e400}')
+    assert "41111" not in str(e.value) and "out of the range of a double" in str(e.value)
+
+
 def test_64_mb_string_is_too_large_and_nothing_is_lost(logger, log_dir):
     logger.log({"event_type": "test.before"})
     with pytest.raises(TooLarge) as e:
@@ -188,6 +194,18 @@ def test_64_mb_string_is_too_large_and_nothing_is_lost(logger, log_dir):
     logger.close()
     types = [ev["event_type"] for ev in read_events(log_dir) if ev["event_type"].startswith("test.")]
     assert types == ["test.before", "test.after"]
+
+
+def test_path_objects_are_accepted_wherever_a_path_goes(tmp_path):
+    # pathlib.Path in any configuration member (not only dir=), also inside lists.
+    with AuditLogger(dir=tmp_path / "l", anchor_path=tmp_path / "head.anchor") as lg:
+        lg.log({"event_type": "test.path"})
+    assert (tmp_path / "head.anchor").exists()
+    with pytest.raises(FooocusAuditError) as e:  # the path reached the library: the file is missing
+        ChainVerifier(trusted_key_paths=[tmp_path / "missing.pub"])
+    assert "trusted_key_paths[0]" in str(e.value)
+    with pytest.raises(InvalidArgument, match="Object of type object"):
+        AuditLogger(dir=tmp_path / "l2", anchor_path=object())
 
 
 def test_unknown_config_member_is_refused(tmp_path):
@@ -335,6 +353,23 @@ def test_tracker_failed_cancelled_and_bad_input(logger, log_dir):
     logger.close()
     types = {(e.get("request_id"), e["event_type"]) for e in read_events(log_dir)}
     assert ("req_f", "generation.failed") in types and ("req_c", "generation.cancelled") in types
+
+
+def test_tracker_int64_arguments_are_not_wrapped(logger, log_dir):
+    # ctypes wraps an int outside int64_t silently (2**64 + 3 would reach the library as 3).
+    tr = GenerationTracker(logger, {"emit_summary": False})
+    tr.submitted("req_w", {})
+    with pytest.raises(InvalidArgument, match="queue_position"):
+        tr.queued("req_w", 2 ** 64 + 3)
+    with pytest.raises(InvalidArgument, match="retry_count"):
+        tr.failed("req_w", "boom", 2 ** 64 + 1)
+    tr.queued("req_w", 2)
+    tr.failed("req_w", "boom", 1)
+    tr.close()
+    logger.close()
+    events = [e for e in read_events(log_dir) if e.get("request_id") == "req_w"]
+    assert [e.get("queue_position") for e in events if e["event_type"] == "generation.queued"] == [2]
+    assert [e.get("retry_count") for e in events if e["event_type"] == "generation.failed"] == [1]
 
 
 # --- PromptSanitizer ----------------------------------------------------------------------------------------------------

@@ -270,9 +270,8 @@ class Integration:
     def scrub(self, text: str, state: Optional[RequestState]) -> str:
         """An error message fit for the log: raw prompts replaced, sanitized, cut to 300 characters."""
         if state is not None:
-            for raw in state.secrets_to_scrub:
-                if raw and len(raw) >= 4:
-                    text = text.replace(raw, "[PROMPT]")
+            for raw in _scrub_forms(state.secrets_to_scrub):
+                text = text.replace(raw, "[PROMPT]")
         if self.sanitizer is not None:
             try:
                 text = self.sanitizer.sanitize(text).text
@@ -397,6 +396,21 @@ class Integration:
                 self.tracker.close()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def _scrub_forms(prompts: Tuple[str, ...]) -> List[str]:
+    """The forms in which a raw prompt shows up in an exception message, longest first: as given, each of its
+    lines (Fooocus splits prompts by line and collapses spaces, safe_str), and repr()-escaped (f"{prompt!r}")."""
+    forms = set()
+    for raw in prompts:
+        if not raw:
+            continue
+        parts = [raw] + raw.splitlines()
+        for part in parts:
+            for form in (part, part.strip(), " ".join(part.split()), repr(part)[1:-1]):
+                if len(form) >= 4:
+                    forms.add(form)
+    return sorted(forms, key=len, reverse=True)
 
 
 def _as_list(flags: Any) -> List[Any]:

@@ -140,14 +140,18 @@ def _on_finish(integ: Integration, job_id: str, task: Any, error: Optional[BaseE
         return
     state.finished = True
     results = getattr(task, "task_result", None) or []
+    # A stop in the Fooocus-API lines that report it as a USER_CANCEL result also sets finish_with_error
+    # (set_result(results, True, str(e))): the explicit cancel reason wins over the error flag.
+    user_cancel = any(_reason(getattr(r, "finish_reason", "")).upper() == "USER_CANCEL" for r in results)
     if error is not None:
         integ.tracker.failed(job_id, integ.error_details(error, state))
+    elif user_cancel:
+        integ.tracker.cancelled(job_id, state.identity.get("user_id", "api"), "stopped through the stop endpoint")
     elif getattr(task, "finish_with_error", False):
         message = getattr(task, "error_message", None) or "error"
         details = integ.scrub(str(message), state) if integ.error_messages else "error"
         integ.tracker.failed(job_id, details or "error")
-    elif state.interrupted or any(_reason(getattr(r, "finish_reason", "")).upper() == "USER_CANCEL"
-                                  for r in results):
+    elif state.interrupted:
         integ.tracker.cancelled(job_id, state.identity.get("user_id", "api"), "stopped through the stop endpoint")
     else:
         outputs: List[Dict[str, Any]] = []
