@@ -76,6 +76,8 @@ struct Parsed {
   std::int8_t mac_check = -1;  // tag checked in the parallel stage: 1 valid, 0 invalid, -1 not checked
   enum class System : std::uint8_t { none, epoch_end, checkpoint, key_rotated } system = System::none;
   std::string event;  // the event's bytes, kept only for the system records above
+  // Where the event and its event_type lie in the line (for VerifyOptions::on_record).
+  std::uint32_t event_off = 0, event_len = 0, type_off = 0, type_len = 0;
 };
 
 inline void parse_line(std::string_view line, std::uint64_t offset, Parsed* out) {
@@ -117,6 +119,10 @@ inline void parse_line(std::string_view line, std::uint64_t offset, Parsed* out)
     out->mac_tag = v.mac_tag;
     out->mac_check = -1;
   }
+  out->event_off = static_cast<std::uint32_t>(v.event.data() - line.data());
+  out->event_len = static_cast<std::uint32_t>(v.event.size());
+  out->type_off = static_cast<std::uint32_t>(v.event_type.data() - line.data());
+  out->type_len = static_cast<std::uint32_t>(v.event_type.size());
   out->system = Parsed::System::none;
   out->event.clear();
   if (v.event_type.size() > 4 && v.event_type.substr(0, 4) == "log.") {
@@ -256,6 +262,7 @@ struct ChainVerifier::Impl {
   std::vector<verifier_impl::LineRef> lines;
   std::vector<Parsed> parsed;
   unsigned threads = 1;
+  Status hook_status;  // why on_record stopped being called
 
   explicit Impl(VerifyOptions o) : opt(std::move(o)) {
     threads = opt.threads != 0 ? opt.threads : std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
@@ -820,6 +827,23 @@ struct ChainVerifier::Impl {
     sum.head = p.hash;
   }
 
+  // VerifyOptions::on_record, with views into the line (still in the caller's buffer or in `carry`).
+  void deliver(const Parsed& p, const verifier_impl::LineRef& l) {
+    VerifiedRecord r;
+    r.seq = p.seq;
+    r.ts = std::string_view(p.ts.data(), p.ts.size());
+    r.ts_micros = p.ts_micros;
+    r.event_type = std::string_view(l.data + p.type_off, p.type_len);
+    r.event = std::string_view(l.data + p.event_off, p.event_len);
+    try {
+      opt.on_record(r);
+    } catch (const std::exception& e) {
+      hook_status = Status(Code::invalid_argument, std::string("on_record: ") + e.what());
+    } catch (...) {
+      hook_status = Status(Code::invalid_argument, "on_record: unknown exception");
+    }
+  }
+
   void run_lines() {
     parsed.resize(lines.size());
     auto work = [this](std::size_t from, std::size_t to) {
@@ -850,12 +874,15 @@ struct ChainVerifier::Impl {
       for (std::thread& th : pool) th.join();
     }
     check_tags_parallel(t);
-    for (const Parsed& p : parsed) {
+    for (std::size_t i = 0; i < parsed.size(); ++i) {
+      const Parsed& p = parsed[i];
       ++sum.lines;
-      if (p.kind == Parsed::Kind::record)
+      if (p.kind == Parsed::Kind::record) {
         on_record(p);
-      else
+        if (opt.on_record && hook_status.ok()) deliver(p, lines[i]);
+      } else {
         bad_line(p);
+      }
     }
     lines.clear();
   }
@@ -1007,6 +1034,7 @@ FA_INLINE void ChainVerifier::begin_segment(const std::string& name, std::option
 FA_INLINE void ChainVerifier::feed(std::string_view bytes) { impl_->feed(bytes); }
 FA_INLINE void ChainVerifier::end_segment() { impl_->end_segment(); }
 FA_INLINE VerifySummary ChainVerifier::finish() { return impl_->finish(); }
+FA_INLINE Status ChainVerifier::hook_status() const { return impl_->hook_status; }
 
 namespace verifier_impl {
 inline Status feed_fd(ChainVerifier& v, int fd, const std::string& what) {
@@ -1018,7 +1046,9 @@ FA_INLINE Result<VerifySummary> ChainVerifier::verify_fd(int fd, const std::stri
   begin_segment(name, std::nullopt);
   if (Status s = verifier_impl::feed_fd(*this, fd, name); !s) return s;
   end_segment();
-  return finish();
+  VerifySummary sum = finish();
+  if (!impl_->hook_status.ok()) return impl_->hook_status;
+  return sum;
 }
 
 FA_INLINE Result<VerifySummary> ChainVerifier::verify_path(const std::string& path) {
@@ -1052,7 +1082,9 @@ FA_INLINE Result<VerifySummary> ChainVerifier::verify_path(const std::string& pa
     if (!st2) return st2;
     end_segment();
   }
-  return finish();
+  VerifySummary sum = finish();
+  if (!impl_->hook_status.ok()) return impl_->hook_status;
+  return sum;
 }
 
 namespace verifier_impl {

@@ -5,6 +5,7 @@
 /// number, segment file, byte offset and reason code. Streaming: memory stays flat whatever the log size.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +93,16 @@ struct VerifySummary {
   std::uint64_t findings_total = 0;  ///< including those not kept
 };
 
+/// A record as ChainVerifier hands it to VerifyOptions::on_record. The views point into the verifier's read
+/// buffer and are valid only during the call: copy what you keep.
+struct VerifiedRecord {
+  std::uint64_t seq = 0;
+  std::string_view ts;           ///< the record's ts (RFC 3339 UTC, as written)
+  std::int64_t ts_micros = 0;    ///< the same, microseconds since the Unix epoch
+  std::string_view event_type;   ///< the event's event_type
+  std::string_view event;        ///< the exact bytes of the record's `event` member (a JSON object, JCS)
+};
+
 struct VerifyOptions {
   std::optional<Anchor> anchor;  ///< detects truncation, rollback and rewriting of the tail
   /// The first record expected. nullopt: 0 (a whole log). A single segment file defaults to its name.
@@ -111,6 +122,19 @@ struct VerifyOptions {
   /// is reported (log_id_mismatch at its first record): a compromised writer could start a new log and have
   /// its checkpoints signed, since a signer trusts a new origin on first use (§10.4).
   std::string expected_log_id;
+  /// Called on the caller's thread, in log order, for every record that passed its own checks (§8.2 steps 1-5:
+  /// a terminated line within the size limit that is canonical JSON with the version-1 record layout), right
+  /// after the sequential checks (steps 6-11) have processed it. System records (`log.*` event types:
+  /// checkpoints, epoch ends, gaps, key rotations) are delivered too; consumers filter on event_type.
+  /// On a damaged log: lines that fail their own checks (torn, too large, bad JSON, not canonical, bad layout,
+  /// unknown version) are not delivered; every other record is, in the order the lines appear, whatever later
+  /// checks find about it (sequence gaps, duplicates, reordering, timestamp regressions, broken links, bad MACs,
+  /// bad checkpoints), including the records after a break. The consumer learns which ranges are not verified
+  /// from the findings of the summary (a finding about a record may be added after its delivery: a broken link
+  /// is judged by the record that follows). With an intact log the records arrive exactly in seq order 0, 1, ...
+  /// The same records in the same order whatever `threads` is. Must not throw: if it does, delivery stops and
+  /// verify_path/verify_fd return Code::invalid_argument ("on_record: ..."); see ChainVerifier::hook_status.
+  std::function<void(const VerifiedRecord&)> on_record;
 };
 
 /// Single-use streaming verifier. Feed segments in order (begin_segment, feed*, end_segment), then finish().
@@ -133,6 +157,9 @@ class ChainVerifier {
   void feed(std::string_view bytes);
   void end_segment();
   VerifySummary finish();
+
+  /// OK, or why VerifyOptions::on_record stopped being called (it threw). verify_path/verify_fd return it.
+  Status hook_status() const;
 
  private:
   struct Impl;
