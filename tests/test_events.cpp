@@ -562,7 +562,8 @@ TEST_CASE("events: every known type has its test, and the table is what the cont
                                           "lora.used",
                                           "config.*",
                                           "safety_check.completed",
-                                          "policy.violation"};
+                                          "policy.violation",
+                                          "alert.raised"};  // tested in test_monitor.cpp
   std::set<std::string> actual;
   for (const ev::EventSchema& s : ev::schema()) actual.insert(s.event_type);
   CHECK(actual == expected);

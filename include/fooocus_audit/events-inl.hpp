@@ -198,6 +198,13 @@ inline std::vector<EventSchema> build_schema() {
        req(one_of("action", {"rejected", "flagged"})), str("request_id"),
        forbidden("prompt", "a policy violation records the prompt's hash, never the prompt"),
        forbidden("prompt_sanitized", "a policy violation records the prompt's hash, never the prompt")});
+
+  // Monitoring (docs/monitoring.md): what the writer seals when a rule fires.
+  add("alert.raised",
+      {req(str("rule")), req(one_of("severity", {"low", "medium", "high", "critical"})),
+       one_of("kind", {"threshold", "baseline", "new_value"}), object("group"), number("value"), number("threshold"),
+       number("baseline"), integer("window_seconds", 1), str("message"), count("first_seq"), count("last_seq"),
+       str("action"), str("value_field"), str("new_value")});
   return s;
 }
 
@@ -582,9 +589,9 @@ FA_INLINE bool looks_like_key_material(std::string_view s) noexcept {
 }
 
 FA_INLINE bool is_reserved_family(std::string_view event_type) noexcept {
-  static constexpr std::array<std::string_view, 13> kReserved{
-      "generation", "webhook", "auth",         "session", "apikey", "permission",      "model",
-      "lora",       "config",  "safety_check", "policy",  "log",    "image_generation"};
+  static constexpr std::array<std::string_view, 14> kReserved{
+      "generation", "webhook", "auth",         "session", "apikey", "permission",       "model",
+      "lora",       "config",  "safety_check", "policy",  "log",    "image_generation", "alert"};
   const std::string_view f = events_impl::family(event_type);
   for (std::string_view r : kReserved)
     if (f == r) return true;

@@ -47,7 +47,7 @@ Status validate_event(const GenerationEvent& event);
 bool looks_like_key_material(std::string_view s) noexcept;
 
 /// True when the first dot-separated segment of `event_type` is a reserved family (generation, webhook,
-/// auth, session, apikey, permission, model, lora, config, safety_check, policy, log, image_generation).
+/// auth, session, apikey, permission, model, lora, config, safety_check, policy, log, image_generation, alert).
 bool is_reserved_family(std::string_view event_type) noexcept;
 
 // -----------------------------------------------------------------------------------------------------------
