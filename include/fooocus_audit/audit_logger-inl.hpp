@@ -219,6 +219,7 @@ FA_INLINE Result<std::unique_ptr<AuditLogger>> AuditLogger::open(LoggerOptions o
   if (options.max_segment_age.count() <= 0) return bad("LoggerOptions.max_segment_age must be positive");
 
   std::unique_ptr<AuditLogger> lg(new AuditLogger(std::move(options)));
+  if (lg->options_.monitor) lg->options_.monitor->reset();  // one writer session, as Monitor::replay assumes
   if (Status s = lg->recover_and_open(); !s) return s;
   lg->writer_ = std::thread([p = lg.get()] { p->run(); });
   return lg;
@@ -653,7 +654,7 @@ FA_INLINE bool AuditLogger::deadline_passed() const { return std::chrono::steady
 FA_INLINE AuditLogger::Sealable AuditLogger::make_sealable(std::string&& head_with_event) const {
   // Up to the end of log_id: `mac` (§9), when there is one, comes next; seal() adds it and the tail.
   head_with_event.append(R"(,"log_id":")").append(log_id_).push_back('"');
-  Sealable r{std::move(head_with_event), detail::Sha256()};
+  Sealable r{std::move(head_with_event), detail::Sha256(), MonitorInput()};
   const std::uint8_t leaf = 0x00;  // RFC 6962 leaf prefix: the chain hash is the record's leaf hash (§3)
   r.hash.update(&leaf, 1);
   r.hash.update(r.head);
@@ -705,11 +706,51 @@ FA_INLINE void AuditLogger::seal_system(const nlohmann::json& event) {
   seal(r, false);
 }
 
+FA_INLINE void AuditLogger::monitor_sealed(const Sealable& r) {
+  std::vector<Alert> alerts;
+  try {
+    alerts = options_.monitor->observe(r.monitor, next_seq_ - 1, last_ts_);
+  } catch (const std::exception& e) {  // out of memory: logging goes on, the callback hears of it
+    report(Status(Code::internal, std::string("monitor: ") + e.what()));
+    return;
+  }
+  for (const Alert& a : alerts) {
+    nlohmann::json ev = a.to_json();
+    seal_system(ev);  // right after its trigger, through the same sealing path as every record
+    if (options_.on_alert) alerts_unwritten_.push_back(std::move(ev));
+  }
+}
+
+FA_INLINE void AuditLogger::deliver_alerts() {
+  std::vector<nlohmann::json> ready;
+  ready.swap(alerts_unwritten_);
+  for (const nlohmann::json& a : ready) {
+    try {
+      options_.on_alert(a);
+    } catch (...) {
+      // A throwing callback must not take the writer down.
+    }
+  }
+}
+
 FA_INLINE Anchor AuditLogger::sealed_head() const { return Anchor{log_id_, next_seq_ - 1, prev_, last_ts_text_}; }
 
-FA_INLINE Status AuditLogger::log(const nlohmann::json& event) {
+FA_INLINE Status AuditLogger::log(const nlohmann::json& event_in) {
   // The event schema (docs/events.md): object, event_type per §4 and not log.*, known types' members.
-  if (Status s = events::validate_event(event); !s) return s;
+  if (Status s = events::validate_event(event_in); !s) return s;
+  // The secret guard (docs/privacy.md §4): a copy only when the prefilter sees a trigger.
+  std::optional<nlohmann::json> guarded;
+  std::size_t redacted = 0;
+  if (guard_may_redact(event_in, options_.secret_guard)) {
+    guarded.emplace(event_in);
+    redacted = guard_redact(*guarded, options_.secret_guard);
+    if (redacted == 0) guarded.reset();
+    else if (Status s = events::validate_event(*guarded); !s)
+      return {Code::invalid_argument,
+              fmt::format("secret guard: the event no longer validates once its secrets are redacted ({}); "
+                          "event refused", s.message())};
+  }
+  const nlohmann::json& event = guarded ? *guarded : event_in;
   std::string bytes(record::kRecordHeadOpen);
   try {
     jcs::append(bytes, event);
@@ -720,12 +761,30 @@ FA_INLINE Status AuditLogger::log(const nlohmann::json& event) {
     return {Code::invalid_argument, fmt::format("event nests deeper than {} levels (its record adds one more)",
                                                 logger_impl::kMaxEventDepth)};
   const std::size_t event_bytes = bytes.size() - record::kRecordHeadOpen.size();
-  return enqueue(std::move(bytes), event_bytes);
+  MonitorInput watched = options_.monitor ? options_.monitor->extract(event) : MonitorInput();
+  Status st = enqueue(std::move(bytes), event_bytes, std::move(watched));
+  if (st.ok() && redacted != 0) {
+    std::lock_guard<std::mutex> g(mu_);
+    secrets_redacted_ += redacted;
+  }
+  return st;
 }
 
-FA_INLINE Status AuditLogger::log(const GenerationEvent& event) {
+FA_INLINE Status AuditLogger::log(const GenerationEvent& event_in) {
   // The same schema without a JSON tree: request_id and the few formatted members of image_generation.
-  if (Status s = events::validate_event(event); !s) return s;
+  if (Status s = events::validate_event(event_in); !s) return s;
+  std::optional<GenerationEvent> guarded;  // the secret guard, as in log(json)
+  std::size_t redacted = 0;
+  if (guard_may_redact(event_in, options_.secret_guard)) {
+    guarded.emplace(event_in);
+    redacted = guard_redact(*guarded, options_.secret_guard);
+    if (redacted == 0) guarded.reset();
+    else if (Status s = events::validate_event(*guarded); !s)
+      return {Code::invalid_argument,
+              fmt::format("secret guard: the event no longer validates once its secrets are redacted ({}); "
+                          "event refused", s.message())};
+  }
+  const GenerationEvent& event = guarded ? *guarded : event_in;
   std::string bytes;
   bytes.reserve(1536);
   bytes.append(record::kRecordHeadOpen);
@@ -735,10 +794,16 @@ FA_INLINE Status AuditLogger::log(const GenerationEvent& event) {
     return {Code::invalid_argument, e.what()};
   }
   const std::size_t event_bytes = bytes.size() - record::kRecordHeadOpen.size();
-  return enqueue(std::move(bytes), event_bytes);
+  MonitorInput watched = options_.monitor ? options_.monitor->extract(event) : MonitorInput();
+  Status st = enqueue(std::move(bytes), event_bytes, std::move(watched));
+  if (st.ok() && redacted != 0) {
+    std::lock_guard<std::mutex> g(mu_);
+    secrets_redacted_ += redacted;
+  }
+  return st;
 }
 
-FA_INLINE Status AuditLogger::enqueue(std::string&& head_with_event, std::size_t event_bytes) {
+FA_INLINE Status AuditLogger::enqueue(std::string&& head_with_event, std::size_t event_bytes, MonitorInput monitor) {
   if (event_bytes > options_.max_event_bytes)
     return {Code::too_large, fmt::format("event of {} bytes exceeds max_event_bytes ({})", event_bytes,
                                          options_.max_event_bytes)};
@@ -751,6 +816,7 @@ FA_INLINE Status AuditLogger::enqueue(std::string&& head_with_event, std::size_t
     return {Code::internal, e.what()};
   }
   Sealable& record = *sealable;
+  record.monitor = std::move(monitor);
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     if (stop_ || closed_) return {Code::closed, "logger is closed"};
@@ -922,6 +988,7 @@ FA_INLINE void AuditLogger::run() {
         // After a failure the records stay in memory, in order, until a retry writes them.
         if (!failing && err.ok()) err = maybe_rotate(r.head.size() + logger_impl::kRecordOverhead);
         seal(r, true);
+        if (!r.monitor.empty()) monitor_sealed(r);
         if (!failing && err.ok() && (mac_ || track_tree_) &&
             ((mac_ && epoch_records_ >= options_.mac_epoch_records) ||
              (track_tree_ && next_seq_ - cp_next_after_ >= options_.checkpoint_records)))
@@ -942,6 +1009,7 @@ FA_INLINE void AuditLogger::run() {
     batch.clear();
 
     if (!fatal && err.ok()) err = write_buffer();
+    if (!fatal && err.ok() && !alerts_unwritten_.empty()) deliver_alerts();
     if (!fatal && err.ok() && dirty_) {
       bool need_sync = stopping;
       if (options_.durability == Durability::always) need_sync = need_sync || want > synced_items_;
@@ -1039,6 +1107,7 @@ FA_INLINE LoggerStats AuditLogger::stats() const {
   st.mac_epoch = mac_epoch_;
   st.checkpoints = checkpoints_pub_;
   st.checkpoints_unsigned = checkpoints_unsigned_pub_;
+  st.secrets_redacted = secrets_redacted_;
   return st;
 }
 

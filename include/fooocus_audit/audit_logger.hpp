@@ -27,6 +27,8 @@
 #include "fooocus_audit/generation_event.hpp"
 #include "fooocus_audit/mac_key.hpp"
 #include "fooocus_audit/merkle.hpp"
+#include "fooocus_audit/secret_guard.hpp"
+#include "fooocus_audit/monitor.hpp"
 #include "fooocus_audit/signer.hpp"
 
 namespace fooocus_audit {
@@ -85,6 +87,24 @@ struct LoggerOptions {
   /// Called from the writer thread with every signed checkpoint once the records it covers are durable
   /// (ship it to a witness or another host). It must not call back into the logger.
   std::function<void(const CheckpointAnchor&)> on_checkpoint;
+
+  // Monitoring (docs/monitoring.md).
+  /// Rules evaluated as events are logged. log() extracts the few fields the rules need on the caller's thread;
+  /// the writer feeds each sealed record (its seq and ts, in log order) to the monitor and seals every alert
+  /// it raises as an alert.raised record right after it (chained, MACed and checkpointed like any record;
+  /// alert records are not fed back). open() resets the monitor: its state lives for one writer session, as
+  /// Monitor::replay assumes. Null: no monitoring (no cost).
+  std::shared_ptr<Monitor> monitor;
+  /// Called from the writer thread with each alert.raised event once its record is written (write(2)
+  /// returned), in log order. It must not call back into the logger.
+  std::function<void(const nlohmann::json& alert)> on_alert;
+
+  /// The secret guard (docs/privacy.md §4): after validation, log() replaces every secret the detectors find
+  /// in any string of the event (member names included) by "[<TYPE>_REDACTED]" before it is canonicalized and
+  /// sealed, so a key pasted into a user agent or an error message never reaches disk. On by default; events
+  /// without a trigger are not copied. A redacted event must still validate, else log() refuses it
+  /// (invalid_argument) without logging the secret.
+  GuardOptions secret_guard;
 };
 
 struct LoggerStats {
@@ -97,6 +117,7 @@ struct LoggerStats {
   std::uint64_t mac_epoch = 0;     ///< current MAC epoch (0 without MACs)
   std::uint64_t checkpoints = 0;   ///< signed checkpoints written by this logger
   std::uint64_t checkpoints_unsigned = 0;  ///< checkpoints written without a signature (signer failed)
+  std::uint64_t secrets_redacted = 0;  ///< secrets the guard replaced in accepted events (LoggerOptions::secret_guard)
 };
 
 /// What open() found and quarantined (also written to the log as log.recovered).
@@ -159,12 +180,15 @@ class AuditLogger {
   struct Sealable {
     std::string head;
     detail::Sha256 hash;
+    MonitorInput monitor;  // what the monitor needs of the event (empty without a monitor)
   };
   Sealable make_sealable(std::string&& head_with_event) const;
-  Status enqueue(std::string&& head_with_event, std::size_t event_bytes);
+  Status enqueue(std::string&& head_with_event, std::size_t event_bytes, MonitorInput monitor = {});
   void run();
   void seal(Sealable& record, bool is_event);
   void seal_system(const nlohmann::json& event);
+  void monitor_sealed(const Sealable& record);  // feeds a just-sealed event record to the monitor
+  void deliver_alerts();                       // hands written alerts to on_alert
   Anchor sealed_head() const;
   Status write_buffer();
   Status sync_segment();
@@ -218,6 +242,9 @@ class AuditLogger {
   std::chrono::steady_clock::time_point cp_started_{};
   std::uint64_t checkpoints_ = 0, checkpoints_unsigned_ = 0;
 
+  // Monitoring (writer thread).
+  std::vector<nlohmann::json> alerts_unwritten_;  // sealed alert events waiting for write(2), for on_alert
+
   // Shared state, guarded by mu_.
   mutable std::mutex mu_;
   std::condition_variable writer_cv_, space_cv_, flush_cv_;
@@ -225,6 +252,7 @@ class AuditLogger {
   std::uint64_t accepted_ = 0, written_ = 0, durable_ = 0, dropped_ = 0, dropped_pending_ = 0;
   std::uint64_t flush_target_ = 0, records_ = 0, write_errors_ = 0;
   std::uint64_t mac_epoch_ = 0, checkpoints_pub_ = 0, checkpoints_unsigned_pub_ = 0;  // published by the writer
+  std::uint64_t secrets_redacted_ = 0;  // LoggerStats::secrets_redacted
   Anchor durable_head_;
   Status error_;        // current write error (retried) ...
   bool fatal_ = false;  // ... or a sync error (not retried: durability unknown)
