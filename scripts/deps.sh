@@ -10,6 +10,8 @@ packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config  # toolchain; clang for TSan and libFuzzer
   libssl-dev libfmt-dev nlohmann-json3-dev libre2-dev        # library dependencies
   catch2 python3 python3-pytest                              # tests
+  chromium                                                   # tests: HTML report rendered headless
+  python3-venv python3-pip python3-setuptools                # tests: pip install ./bindings/python
   libspdlog-dev                                              # benchmark peer
   ca-certificates git
 )

@@ -41,6 +41,9 @@ commands:
   check-proof  check a proof bundle offline
   sign-server  hold the signing key in a separate process and sign checkpoints over a Unix socket
   model        register, approve, verify and list model files (the registry lives in the log)
+  monitor      replay a log against monitoring rules; compare with the alerts it holds
+  report       compliance reports (monthly audit, access review, generations, models) as JSON/MD/HTML
+  sanitize     redact personal data and secrets from prompts, one per line (try a policy)
   version      print the library version
 
 Run 'fooocus-audit <command> --help' for a command's options.
@@ -996,6 +999,9 @@ int main(int argc, char** argv) {
     if (cmd == "check-proof") return cmd_check_proof(argc - 2, argv + 2);
     if (cmd == "sign-server") return cmd_sign_server(argc - 2, argv + 2);
     if (cmd == "model") return cmd_model(argc - 2, argv + 2);
+    if (cmd == "monitor") return cmd_monitor(argc - 2, argv + 2);
+    if (cmd == "report") return cmd_report(argc - 2, argv + 2);
+    if (cmd == "sanitize") return cmd_sanitize(argc - 2, argv + 2);
     if (cmd == "version" || cmd == "--version") {
       fmt::print("fooocus-audit {}\n", FOOOCUS_AUDIT_VERSION_STRING);
       return kOk;
