@@ -53,6 +53,17 @@ const char* const kPrompts[] = {
     "architectural rendering of a timber pavilion in the rain",
     "macro photo of dew on a spider web, shallow depth of field",
 };
+// What users also type: personal data and keys. The PromptSanitizer replaces each before the prompt is logged
+// (emails by a keyed pseudonym of the tenant, the rest by labels); the demo checks that none of these raw values
+// is anywhere in the log's bytes.
+const char* const kPiiPrompts[] = {
+    "badge portrait for jane.doe@clinic.example, patient MRN 4829113, soft studio light",
+    "poster of our support line +1 415 555 0132 in neon, retro diner style",
+    "prop credit card reading 4111 1111 1111 1111 on a wooden desk, macro",
+    "banner that says deploy key 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, cyberpunk",
+};
+const char* const kPiiRaw[] = {"jane.doe@clinic.example", "4829113", "415 555 0132", "4111 1111 1111 1111",
+                               "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", "AKIAZ7VRSQ5TJN2XMY6P"};
 const char* const kPerformance[] = {"Speed", "Quality", "Extreme Speed", "Lightning", "Hyper-SD"};
 const char* const kAspect[] = {"1152x896", "1024x1024", "896x1152", "1216x832", "1344x768"};
 const char* const kStyles[] = {"Fooocus V2", "Fooocus Enhance", "Fooocus Sharp", "Fooocus Photograph",
@@ -93,6 +104,7 @@ const char* const kPolicyRules = R"({
 struct Workload {
   std::uint64_t events = 0, generations = 0, failed = 0, cancelled = 0, nsfw = 0;
   std::uint64_t models = 0, violations = 0, rejections = 0, anomalies = 0;
+  std::uint64_t pii_prompts = 0, pii_findings = 0, secrets_redacted = 0;
 };
 
 std::string hex_id(std::mt19937_64& rng) { return fmt::format("{:016x}", rng()); }
@@ -202,6 +214,28 @@ bool run_workload(fa::AuditLogger& log, const fs::path& root, const std::string&
   if (!check(hasher.status(), "prompt hasher")) return false;
   policy->set_prompt_hasher(std::move(hasher.value()));
 
+  // One PromptSanitizer per tenant, each with its own key: e-mail addresses become keyed pseudonyms that stay
+  // the same within a tenant and cannot be linked across tenants; the prompt hash is keyed too.
+  std::vector<std::pair<std::string, fa::PromptSanitizer>> sanitizers;
+  for (const User& u : kUsers) {
+    bool have = false;
+    for (const auto& t : sanitizers) have |= t.first == u.tenant;
+    if (have) continue;
+    auto config = fa::SanitizerConfig::parse(
+        fmt::format(R"({{"tenant_id": "{}", "detectors": {{"email": {{"mode": "token"}}}}}})", u.tenant));
+    if (!check(config.status(), "sanitizer config")) return false;
+    auto key = fa::TenantKey::generate();
+    if (!check(key.status(), "tenant key")) return false;
+    auto sanitizer = fa::PromptSanitizer::create(std::move(config.value()), std::move(key.value()));
+    if (!check(sanitizer.status(), "sanitizer")) return false;
+    sanitizers.emplace_back(u.tenant, std::move(sanitizer.value()));
+  }
+  auto sanitizer_of = [&](const std::string& tenant) -> const fa::PromptSanitizer& {
+    for (const auto& t : sanitizers)
+      if (t.first == tenant) return t.second;
+    return sanitizers.front().second;
+  };
+
   // Simulated time: durations follow the workload's numbers, not this machine's speed.
   std::int64_t now_ms = 0;
   fa::TrackerOptions topt;
@@ -227,8 +261,10 @@ bool run_workload(fa::AuditLogger& log, const fs::path& root, const std::string&
     const User& u = kUsers[ui];
     const std::string request_id = "req_" + hex_id(rng);
     const bool bad = i % 97 == 41;  // a few prompts break the content policy
-    const std::string prompt =
-        bad ? kBadPrompts[(i / 97) % std::size(kBadPrompts)] : kPrompts[rng() % std::size(kPrompts)];
+    const bool pii = !bad && i % 50 == 7;  // and some carry personal data or a key
+    const std::string prompt = bad   ? kBadPrompts[(i / 97) % std::size(kBadPrompts)]
+                               : pii ? kPiiPrompts[(i / 50) % std::size(kPiiPrompts)]
+                                     : kPrompts[rng() % std::size(kPrompts)];
     const std::size_t mi = rng() % std::size(kModels);
     const bool rogue = i == rogue_request;
     const std::string model = rogue ? kRogueModel : kModels[mi].file;
@@ -251,8 +287,12 @@ bool run_workload(fa::AuditLogger& log, const fs::path& root, const std::string&
     s.session_id = sessions[ui];
     s.ip_address = u.ip;
     s.user_agent = u.agent;
-    s.request.prompt_sanitized = prompt;
-    s.request.prompt_hash = policy->hash_prompt(prompt);
+    auto clean = sanitizer_of(u.tenant).sanitize(prompt);
+    if (!check(clean.status(), "sanitize")) return false;
+    if (!clean->findings.empty()) ++w->pii_prompts;
+    w->pii_findings += clean->findings.size();
+    s.request.prompt_sanitized = clean->text;
+    s.request.prompt_hash = clean->prompt_hash;
     s.request.negative_prompt = "blurry, low resolution, watermark";
     s.request.performance = kPerformance[rng() % std::size(kPerformance)];
     s.request.aspect_ratio = kAspect[rng() % std::size(kAspect)];
@@ -327,6 +367,10 @@ bool run_workload(fa::AuditLogger& log, const fs::path& root, const std::string&
       return false;
     }
   }
+  // A client that pasted an AWS key into its user agent: the logger's secret guard redacts it before sealing.
+  if (!emit({{"event_type", "auth.failed"}, {"user_id", "mallory@outside.example"}, {"reason", "invalid_token"},
+             {"ip_address", "203.0.113.9"}, {"user_agent", "curl/8.1 (key AKIAZ7VRSQ5TJN2XMY6P)"}}))
+    return false;
   for (std::size_t ui = 0; ui < std::size(kUsers); ++ui)
     if (!emit({{"event_type", "session.ended"}, {"user_id", kUsers[ui].id}, {"session_id", sessions[ui]},
                {"end_reason", "logout"}}))
@@ -336,6 +380,7 @@ bool run_workload(fa::AuditLogger& log, const fs::path& root, const std::string&
   w->anomalies = ts.anomalies;
   if (ts.sink_errors != 0) return check(fa::Status(fa::Code::io_error, "tracker events refused"), "tracker");
   w->events = log.stats().accepted;
+  w->secrets_redacted = log.stats().secrets_redacted;
   return true;
 }
 
@@ -494,6 +539,9 @@ int main(int argc, char** argv) {
   fmt::print("governance: {} models registered and approved, {} model violations, {} policy rejections, "
              "{} lifecycle anomalies\n",
              w.models, w.violations, w.rejections, w.anomalies);
+  fmt::print("privacy: {} prompts carried personal data or keys ({} findings, replaced before logging); the secret "
+             "guard redacted {} key(s) in other fields\n",
+             w.pii_prompts, w.pii_findings, w.secrets_redacted);
   fmt::print("log:    {} ({} segments)\nanchor: {} and {} (keep copies off this host)\nkey:    {}\n",
              log_dir.string(), segments_of(log_dir).size(), anchor_path.string(), checkpoints_path.string(),
              auditor.verifier.text());
@@ -517,6 +565,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   bool ok = true;
+  {  // What the users typed is nowhere in the log: grep every byte of every file in the log directory.
+    std::string all;
+    for (const auto& entry : fs::recursive_directory_iterator(log_dir))
+      if (entry.is_regular_file()) {
+        std::ifstream in(entry.path(), std::ios::binary);
+        all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      }
+    std::size_t found = 0;
+    for (const char* raw : kPiiRaw) found += all.find(raw) != std::string::npos;
+    fmt::print("\n== Personal data and keys\n   {} of the {} raw values users typed (e-mail, MRN, phone, card, "
+               "GitHub and AWS keys) appear in the log's {} bytes\n",
+               found, std::size(kPiiRaw), all.size());
+    ok &= found == 0 && w.pii_prompts > 0 && w.secrets_redacted > 0;
+  }
   auto missing = [](const char* type) {
     fmt::print(stderr, "demo: no {} record in the workload; use more --requests\n", type);
     return 1;
