@@ -102,6 +102,27 @@ TEST_CASE("cli: monitor with a rules file and its errors", "[monitor][cli]") {
   CHECK(contains(run_cli({"--help"}).out, "monitor "));
 }
 
+TEST_CASE("cli: monitor text output cannot be given extra lines by a value from the log", "[monitor][cli]") {
+  TempDir tmp;
+  {
+    fa::LoggerOptions o = options_for(tmp / "log");
+    o.clock_micros = stepping_clock(1000000);
+    auto lg = must_open(o);
+    // api_key_anomaly: the key's first address is learned, the second one (with a newline) raises.
+    for (const char* ip : {"10.0.0.1", "x\nFORGED ok (logged)"})
+      REQUIRE(lg->log(json{{"event_type", "apikey.used"}, {"tenant_id", "acme"}, {"key_id", "key_1"},
+                           {"ip_address", ip}})
+                  .ok());
+    REQUIRE(lg->close().ok());
+  }
+  Run r = run_cli({"monitor", tmp / "log"});
+  INFO(r.out << r.err);
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "api_key_anomaly"));
+  CHECK(contains(r.out, "new ip_address=x\\x0aFORGED ok (logged)"));
+  for (const std::string& l : split_lines(r.out)) CHECK(l.rfind("FORGED", 0) != 0);
+}
+
 TEST_CASE("cli: monitor on a damaged log says so and exits 1", "[monitor][cli]") {
   TempDir tmp;
   write_failures(tmp / "log", 5, true);

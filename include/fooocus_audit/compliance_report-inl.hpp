@@ -95,16 +95,27 @@ inline constexpr std::size_t kMaxMembers = 64;
 
 struct Fields {
   std::array<jcs::Member, kMaxMembers> m{};
+  // An object with more members than kMaxMembers (members not listed are allowed, docs/events.md): all of them,
+  // else the members sorting after the first 64 (tenant_id, user_id, result, ... after 64 padding members
+  // named "a..") would read as absent and the event would vanish from its tenant's report.
+  std::vector<jcs::Member> more;
+  const jcs::Member* data = m.data();
   std::size_t n = 0;
   bool scan(std::string_view object) {
-    const jcs::ScanResult r = jcs::scan_object(object, m.data(), m.size());
+    jcs::ScanResult r = jcs::scan_object(object, m.data(), m.size());
+    data = m.data();
+    if (r && r.total_members > m.size()) {
+      more.resize(r.total_members);
+      r = jcs::scan_object(object, more.data(), more.size());
+      data = more.data();
+    }
     n = r.members;
     return static_cast<bool>(r);
   }
   /// Raw JSON value of a top-level member; empty when absent (member names in our events need no escapes).
   std::string_view get(std::string_view key) const {
     for (std::size_t i = 0; i < n; ++i)
-      if (m[i].key == key) return m[i].value;
+      if (data[i].key == key) return data[i].value;
     return {};
   }
 };
@@ -206,7 +217,8 @@ struct ComplianceReportGenerator::Impl {
 
   // What was read.
   std::uint64_t delivered = 0, in_report = 0, system = 0, outside_period = 0, other_tenants = 0, unreadable = 0;
-  std::optional<std::int64_t> first_ts, last_ts;  // records in the period (any tenant)
+  std::uint64_t gap_records = 0, dropped = 0, recovered_tails = 0;  // log.gap / log.recovered in the period
+  std::optional<std::int64_t> first_ts, last_ts;  // records in the period (with a tenant: its events only)
 
   std::unordered_map<std::string, report_impl::UserStats> users;
   std::unordered_map<std::string, report_impl::KeyState> keys;
@@ -240,19 +252,39 @@ struct ComplianceReportGenerator::Impl {
   void add(const VerifiedRecord& r) {
     using report_impl::text;
     ++delivered;
-    if (opt.to_micros && r.ts_micros >= *opt.to_micros) {
-      ++outside_period;
-      return;
-    }
+    const bool tenant_mode = !opt.tenant.empty();
+    const bool after = opt.to_micros && r.ts_micros >= *opt.to_micros;
     const bool before = opt.from_micros && r.ts_micros < *opt.from_micros;
-    if (before) {
-      ++outside_period;
-    } else {
+    // With a tenant, nothing that depends on other tenants' records (or on log.* records, whose number follows
+    // the whole log's volume: checkpoints, rotations) is counted: outside_period, system, first/last record ts
+    // and hence the period's days describe the tenant's own events only (docs/reports.md §4.1).
+    if (r.event_type.size() > 4 && r.event_type.substr(0, 4) == "log.") {
+      // Events the writer lost in the period (a lossy queue dropped them, or recovery quarantined a torn or
+      // invalid tail): an intact log then still lacks them, and the banner must say so (any tenant's events may
+      // be among them, so a tenant's report says it too).
+      if (!after && !before) {
+        if (r.event_type == "log.gap") {
+          ++gap_records;
+          report_impl::Fields g;
+          if (g.scan(r.event))
+            if (const std::optional<std::int64_t> d = report_impl::integer(g.get("dropped")); d && *d > 0)
+              dropped += static_cast<std::uint64_t>(*d);
+        } else if (r.event_type == "log.recovered") {
+          ++recovered_tails;
+        }
+      }
+      if (tenant_mode) return;
+      if (after || before) {
+        ++outside_period;
+        return;
+      }
       if (!first_ts) first_ts = r.ts_micros;
       last_ts = r.ts_micros;
+      ++system;
+      return;
     }
-    if (r.event_type.size() > 4 && r.event_type.substr(0, 4) == "log.") {
-      if (!before) ++system;
+    if (after && !tenant_mode) {
+      ++outside_period;
       return;
     }
     report_impl::Fields f;
@@ -260,12 +292,22 @@ struct ComplianceReportGenerator::Impl {
       ++unreadable;
       return;
     }
-    if (!opt.tenant.empty()) {
+    if (tenant_mode) {
       const std::optional<std::string> t = text(f.get("tenant_id"));
       if (!t || *t != opt.tenant) {
         ++other_tenants;
         return;
       }
+    }
+    if (after) {
+      ++outside_period;
+      return;
+    }
+    if (before) {
+      ++outside_period;
+    } else {
+      if (!first_ts) first_ts = r.ts_micros;
+      last_ts = r.ts_micros;
     }
     const std::optional<std::string> uid = text(f.get("user_id"));
     const std::string_view type = r.event_type;
@@ -516,6 +558,17 @@ struct ComplianceReportGenerator::Impl {
     rep.verification = v;
     rep.verified = v.intact;
     rep.banner = banner_for(v);
+    if (gap_records > 0 || recovered_tails > 0) {
+      std::vector<std::string> lost;
+      if (gap_records > 0)
+        lost.push_back(fmt::format("{} event(s) dropped by the writer's lossy queue ({} log.gap record(s))", dropped,
+                                   gap_records));
+      if (recovered_tails > 0)
+        lost.push_back(fmt::format("{} torn or invalid tail(s) quarantined on recovery (log.recovered)",
+                                   recovered_tails));
+      rep.banner += fmt::format("; INCOMPLETE: in the period {}: the figures below do not include those events",
+                                fmt::join(lost, " and "));
+    }
     ojson& j = rep.data;
     j["banner"] = rep.banner;
     j["schema"] = std::string(kReportSchema);
@@ -546,7 +599,10 @@ struct ComplianceReportGenerator::Impl {
                     {"in_report", in_report},
                     {"system", system},
                     {"outside_period", outside_period},
-                    {"unreadable_events", unreadable}};
+                    {"unreadable_events", unreadable},
+                    {"dropped_by_writer", dropped},
+                    {"gap_records", gap_records},
+                    {"recovered_tails", recovered_tails}};
 
     j["executive_summary"] = {
         {"total_generations", generations},

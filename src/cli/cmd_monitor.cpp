@@ -3,6 +3,7 @@
 // with the alert.raised records the writer sealed.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli_common.hpp"
@@ -36,11 +37,23 @@ exit status: 0 the log is intact, the replay raised no alert and no logged alert
              2 usage or I/O error, a rules file or key that cannot be used.
 )";
 
+/// A value from the log on one line of text output: control characters (a newline in a user_id would start a
+/// forged "ALERT ... (logged)" line) and backslashes as \xNN.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f || c == '\\') out += fmt::format("\\x{:02x}", static_cast<unsigned>(c));
+    else out += ch;
+  }
+  return out;
+}
+
 std::string group_text(const fa::Alert& a) {
   std::string out;
-  if (!a.tenant_id.empty()) out += fmt::format(" tenant_id={}", a.tenant_id);
-  for (const auto& [k, v] : a.group) out += fmt::format(" {}={}", k, v);
-  if (!a.new_value.empty()) out += fmt::format(" new {}={}", a.value_field, a.new_value);
+  if (!a.tenant_id.empty()) out += fmt::format(" tenant_id={}", printable(a.tenant_id));
+  for (const auto& [k, v] : a.group) out += fmt::format(" {}={}", k, printable(v));
+  if (!a.new_value.empty()) out += fmt::format(" new {}={}", a.value_field, printable(a.new_value));
   return out;
 }
 
