@@ -350,6 +350,56 @@ TEST_CASE("sanitizer: overlaps are resolved by rank then confidence then length"
   CHECK(r2.findings[0].type == "AWS_ACCESS_KEY");
 }
 
+TEST_CASE("sanitizer: an overlap winner is widened over the values it beat", "[sanitizer]") {
+  // A custom pattern (rank 1) covering only the start of an e-mail (rank 2) must not leave the rest of the
+  // address in the text.
+  SanitizerConfig c;
+  c.custom_patterns.push_back({"staff", "[a-z]+@staff", "", std::nullopt, 0.9});
+  const auto s = make(c);
+  const auto r = run(s, "mail ann@staff.example.org now");
+  CHECK(r.text == "mail [STAFF_REDACTED] now");
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].type == "STAFF");
+  CHECK(r.findings[0].begin == 5);
+  CHECK(r.findings[0].end == 26);
+  CHECK_FALSE(contains(r.text, "example"));
+
+  // A loser bridging two winners: one finding over the union, named after the best-ranked candidate.
+  SanitizerConfig c2;
+  c2.custom_patterns.push_back({"hi", "a{5}|b{5}", "", std::nullopt, 1.0});
+  c2.custom_patterns.push_back({"lo", "a xx b", "", std::nullopt, 0.5});
+  const auto s2 = make(c2);
+  const auto r2 = run(s2, "<aaaaa xx bbbbb>");
+  CHECK(r2.text == "<[HI_REDACTED]>");
+  REQUIRE(r2.findings.size() == 1);
+  CHECK(r2.findings[0].detector == "hi");
+  CHECK(r2.findings[0].begin == 1);
+  CHECK(r2.findings[0].end == 15);
+  CHECK(r2.findings[0].out_begin == 1);
+  CHECK(r2.findings[0].out_end == r2.text.size() - 1);
+
+  // Built-in detectors: a key inside an e-mail address outranks the address; the address must not survive
+  // around the key's label.
+  const auto s3 = make(SanitizerConfig{});
+  const auto r3 = run(s3, "mail bob.AKIAQYLPMN5HFIQR7XZB@example.com now");
+  CHECK(r3.text == "mail [AWS_ACCESS_KEY_REDACTED] now");
+  REQUIRE(r3.findings.size() == 1);
+  CHECK(r3.findings[0].type == "AWS_ACCESS_KEY");
+  CHECK_FALSE(contains(r3.text, "example.com"));
+}
+
+TEST_CASE("sanitizer: token_for refuses a type that breaks domain separation", "[sanitizer]") {
+  const auto s = make(with_custom(ReplacementMode::token, "EMP"));
+  using namespace std::string_literals;
+  // type || 0x00 || value: ("EMP\0X", "Y") and ("EMP", "X\0Y") would hash the same bytes.
+  const auto forged = s.token_for("EMP\0X"s, "Y");
+  CHECK_FALSE(forged);
+  CHECK(s.token_for("EMP", "X\0Y"s));
+  CHECK_FALSE(s.token_for("", "x"));
+  CHECK_FALSE(s.token_for("email", "x"));
+  CHECK(s.token_for("EMAIL", "x"));
+}
+
 TEST_CASE("sanitizer: per-detector disable and modes", "[sanitizer]") {
   SanitizerConfig c;
   c.detector(Detector::email).enabled = false;

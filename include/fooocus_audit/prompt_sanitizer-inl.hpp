@@ -654,6 +654,7 @@ struct Candidate {
   std::size_t source;
   double confidence;
   int rank;  // 0 secret, 1 custom, 2 personal data
+  std::size_t order = 0;  // position in the overlap ranking
 };
 
 struct Scratch {
@@ -788,6 +789,10 @@ FA_INLINE std::string PromptSanitizer::prompt_hash(std::string_view raw) const {
 
 FA_INLINE Result<std::string> PromptSanitizer::token_for(std::string_view type, std::string_view value) const {
   if (!state_->has_key) return sanitizer_impl::bad("token_for: this sanitizer has no tenant key");
+  // The type is the domain separator of the token's message (type || 0x00 || value): a type holding a NUL
+  // byte would make two (type, value) pairs collide.
+  if (!sanitizer_impl::valid_type(type))
+    return sanitizer_impl::bad("token_for: type must be 1 to 48 of A-Z, 0-9, _");
   try {
     return sanitizer_impl::token_of(*state_, type, value);
   } catch (const std::exception& e) {
@@ -862,8 +867,10 @@ FA_INLINE Result<SanitizeResult> PromptSanitizer::sanitize(std::string_view inpu
       if (!allowed) kept.push_back(c);
     }
 
-    // Overlaps: best rank first, then confidence, longer span, earlier start; greedily keep what does not
-    // overlap a span already kept.
+    // Overlaps: best rank first, then confidence, longer span, earlier start, lower source. Each group of
+    // transitively overlapping candidates becomes one finding: the union of their spans, reported as the
+    // group's best candidate (the one a greedy "keep what overlaps nothing kept" pass would keep). Dropping
+    // the losers instead would leave the part of a value outside the winner's span in the text.
     std::sort(kept.begin(), kept.end(), [](const Candidate& a, const Candidate& b) {
       if (a.rank != b.rank) return a.rank < b.rank;
       if (a.confidence != b.confidence) return a.confidence > b.confidence;
@@ -871,25 +878,22 @@ FA_INLINE Result<SanitizeResult> PromptSanitizer::sanitize(std::string_view inpu
       if (a.begin != b.begin) return a.begin < b.begin;
       return a.source < b.source;
     });
+    for (std::size_t i = 0; i < kept.size(); ++i) kept[i].order = i;
+    std::sort(kept.begin(), kept.end(), [](const Candidate& a, const Candidate& b) {
+      return a.begin != b.begin ? a.begin < b.begin : a.order < b.order;
+    });
     std::vector<Candidate>& chosen = scratch.chosen;
-    if (kept.size() <= 32) {
-      // The usual case: a handful of candidates, no allocation beyond `chosen`.
-      for (const Candidate& c : kept) {
-        bool overlaps = false;
-        for (const Candidate& k : chosen) overlaps = overlaps || (c.begin < k.end && k.begin < c.end);
-        if (!overlaps) chosen.push_back(c);
-      }
-    } else {
-      std::set<std::pair<std::size_t, std::size_t>> taken;  // (begin, end), disjoint: O(log k) per candidate
-      for (const Candidate& c : kept) {
-        auto it = taken.lower_bound({c.begin, 0});
-        if (it != taken.end() && it->first < c.end) continue;
-        if (it != taken.begin() && std::prev(it)->second > c.begin) continue;
-        taken.insert({c.begin, c.end});
+    for (const Candidate& c : kept) {
+      if (chosen.empty() || c.begin >= chosen.back().end) {
         chosen.push_back(c);
+        continue;
       }
+      Candidate& g = chosen.back();  // g.begin <= c.begin < g.end
+      const std::size_t b = g.begin, e = std::max(g.end, c.end);
+      if (c.order < g.order) g = c;
+      g.begin = b;
+      g.end = e;
     }
-    std::sort(chosen.begin(), chosen.end(), [](const Candidate& a, const Candidate& b) { return a.begin < b.begin; });
 
     // Output.
     res.text.reserve(text.size() + chosen.size() * 24);

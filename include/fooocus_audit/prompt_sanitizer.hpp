@@ -201,14 +201,15 @@ class PromptSanitizer {
   /// Sanitizes one prompt. Errors: too_large (above max_input_bytes), invalid_argument (ill-formed UTF-8 under
   /// InvalidUtf8Policy::error: "invalid UTF-8 at byte <offset>"), internal (OpenSSL failure).
   /// Overlapping findings are resolved by rank (docs/privacy.md §1): secrets before custom patterns before
-  /// personal data, then higher confidence, then the longer span, then the earlier start.
+  /// personal data, then higher confidence, then the longer span, then the earlier start; the winner's span is
+  /// widened to cover every candidate it overlaps (transitively), so no part of a detected value survives.
   Result<SanitizeResult> sanitize(std::string_view text) const;
 
   /// "hmac-sha256:<hex>" (keyed) or "sha256:<hex>" (plain) of the raw bytes.
   std::string prompt_hash(std::string_view raw) const;
 
   /// The token of `value` as detector type `type` would get it (for correlation outside prompts, e.g. a
-  /// user id). invalid_argument without a key.
+  /// user id). invalid_argument without a key, or when `type` is not 1..48 of [A-Z0-9_].
   Result<std::string> token_for(std::string_view type, std::string_view value) const;
 
   /// The plaintext of an encrypted span "[TYPE:enc:<kid>:<base64url>]" (brackets optional). Errors:
