@@ -329,6 +329,45 @@ TEST_CASE("sanitizer: empty matches of custom patterns do not loop or redact not
   CHECK(r.text == "\xe6\xbc\xa2[MAYBE_REDACTED]\xe5\xad\x97 [MAYBE_REDACTED]");
 }
 
+TEST_CASE("sanitizer: custom pattern searches stay linear and long matches are redacted whole", "[sanitizer]") {
+  // [0-9]+x|[0-9] reads to the end of a digit run for every one-digit match: quadratic without the windows.
+  SanitizerConfig dense;
+  dense.custom_patterns.push_back({"digit", "[0-9]+x|[0-9]", "", std::nullopt, 0.5});
+  const auto d = make(dense);
+  const std::string digits(4u << 20, '7');
+  auto refused = d.sanitize(digits);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == fa::Code::invalid_argument);
+  CHECK(contains(refused.status().message(), "matches too densely"));
+  CHECK_FALSE(contains(refused.status().message(), "7777"));
+  // The same pattern on an ordinary prompt is fine, and so are prompts of a few kB full of matches.
+  CHECK(run(d, "room 42, seed 7").text == "room [DIGIT_REDACTED][DIGIT_REDACTED], seed [DIGIT_REDACTED]");
+  const auto many = run(d, std::string(1000, '5'));
+  CHECK(many.text.find('5') == std::string::npos);
+  CHECK(many.findings.size() == 1000);
+  // A match longer than one search window is found in pieces, and every byte of it is redacted.
+  SanitizerConfig run_of_digits;
+  run_of_digits.custom_patterns.push_back({"number", "[0-9]+", "", std::nullopt, 0.5});
+  const auto n = make(run_of_digits);
+  const std::string text = "id " + std::string(10000, '9') + " end";
+  auto r = n.sanitize(text);
+  REQUIRE(r.ok());
+  CHECK(r->text.find('9') == std::string::npos);
+  CHECK(r->text.substr(0, 3) == "id ");
+  CHECK(r->text.substr(r->text.size() - 4) == " end");
+  // A pattern that matches rarely scans a long prompt once, across windows, and finds matches on the edges.
+  SanitizerConfig rare;
+  rare.custom_patterns.push_back({"member_id", "MEM-[0-9]{6}", "", std::nullopt, 0.9});
+  const auto m = make(rare);
+  std::string longp(100000, 'a');
+  for (std::size_t at : {std::size_t{0}, std::size_t{4093}, std::size_t{8190}, std::size_t{99990}})
+    longp.replace(at, 10, "MEM-123456");
+  auto lr = m.sanitize(longp);
+  REQUIRE(lr.ok());
+  CHECK(lr->findings.size() == 4);
+  CHECK(lr->text.find("MEM-") == std::string::npos);
+}
+
 TEST_CASE("sanitizer: overlaps are resolved by rank then confidence then length", "[sanitizer]") {
   SanitizerConfig c;
   // A custom pattern overlapping a built-in e-mail: custom patterns outrank personal data.

@@ -800,6 +800,13 @@ FA_INLINE Result<std::string> PromptSanitizer::token_for(std::string_view type, 
   }
 }
 
+namespace sanitizer_impl {
+constexpr std::size_t kCustomWindow = 1024;          // bytes one custom-pattern search may read
+constexpr std::size_t kCustomOverlap = 256;          // overlap of consecutive windows that found nothing
+constexpr std::size_t kCustomBudgetPerByte = 16;     // window bytes per input byte, per custom pattern
+constexpr std::size_t kCustomBudgetBase = 1u << 20;  // ... plus this, so short prompts never hit it
+}  // namespace sanitizer_impl
+
 FA_INLINE Result<SanitizeResult> PromptSanitizer::sanitize(std::string_view input) const {
   using namespace sanitizer_impl;
   const detail::SanitizerState& st = *state_;
@@ -835,12 +842,32 @@ FA_INLINE Result<SanitizeResult> PromptSanitizer::sanitize(std::string_view inpu
       if (idx >= detect::kDetectorCount || (st.mask & detect::mask_of(m.detector)) == 0) continue;
       cands.push_back({m.begin, m.end, idx, static_cast<double>(m.confidence), detect::is_secret(m.detector) ? 0 : 2});
     }
+    // Custom patterns. One RE2 search is linear, but searching again after each match is not: a pattern like
+    // [0-9]+x|[0-9] reads to the end of a digit run to find each one-digit match. So every search is confined
+    // to a window of kCustomWindow bytes (a longer match is found in pieces, each redacted; a window that finds
+    // nothing is followed by one overlapping it by kCustomOverlap bytes), and the bytes the windows cover are
+    // charged against a budget linear in the prompt's size; a pattern that matches so densely that it would
+    // exceed it refuses the prompt (nothing is returned, so nothing raw can be logged) instead of taking
+    // quadratic time (docs/privacy.md §2).
+    const std::size_t custom_budget = kCustomBudgetPerByte * text.size() + kCustomBudgetBase;
     for (std::size_t ci = 0; ci < st.customs.size(); ++ci) {
       const re2::RE2& re = *st.customs[ci].re;
-      std::size_t pos = 0;
+      const re2::StringPiece whole(text.data(), text.size());
+      std::size_t pos = 0, spent = 0;
       re2::StringPiece m;
-      while (pos <= text.size() &&
-             re.Match(re2::StringPiece(text.data(), text.size()), pos, text.size(), re2::RE2::UNANCHORED, &m, 1)) {
+      while (pos <= text.size()) {
+        std::size_t end = std::min(text.size(), pos + kCustomWindow);
+        if (end < text.size()) end = std::max(pos, utf8::floor_boundary(text, end));
+        spent += end - pos + 1;
+        if (spent > custom_budget)
+          return bad(fmt::format("custom pattern \"{}\" matches too densely: its search exceeded the budget of {} "
+                                 "bytes per input byte; the prompt is refused",
+                                 st.customs[ci].name, kCustomBudgetPerByte));
+        if (!re.Match(whole, pos, end, re2::RE2::UNANCHORED, &m, 1)) {
+          if (end >= text.size()) break;
+          pos = utf8::ceil_boundary(text, std::max(pos + 1, end - kCustomOverlap));
+          continue;
+        }
         const auto b = static_cast<std::size_t>(m.data() - text.data());
         const std::size_t e = b + m.size();
         if (e > b) cands.push_back({b, e, detect::kDetectorCount + ci, st.customs[ci].confidence, 1});
