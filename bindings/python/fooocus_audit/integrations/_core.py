@@ -444,6 +444,40 @@ def find_gradio_request(max_depth: int = 8) -> Any:
     return None
 
 
+@dataclass
+class SubmissionParts:
+    """What both integrations build the same way from a task or its parameters (the raw prompts are kept only to
+    scrub them from error messages; they never reach the log)."""
+    identity: Dict[str, Any]
+    request: Dict[str, Any]
+    prompt_hash: str
+    raw_prompts: Tuple[str, str]
+
+
+def submission_parts(integ: Any, source: Any, identity_args: Tuple[Any, ...], *, seed_attr: str,
+                     cfg_attr: str) -> SubmissionParts:
+    """Identity (user resolver + tenant) and the request members of generation.submitted for `source`, with the
+    prompt (and, with a sanitizer, the negative prompt) replaced by its sanitized form and keyed hash."""
+    ident = integ.guard("user_resolver", integ.identity, *identity_args) or {}
+    if integ.tenant_id and "tenant_id" not in ident:
+        ident["tenant_id"] = integ.tenant_id
+    prompt = _text(getattr(source, "prompt", ""))
+    negative = _text(getattr(source, "negative_prompt", ""))
+    sanitized, phash = integ.prompt_privacy(prompt)
+    req = request_fields(source, prompt_attr="prompt", negative_attr="negative_prompt",
+                         styles_attr="style_selections", performance_attr="performance_selection",
+                         aspect_attr="aspect_ratios_selection", number_attr="image_number",
+                         seed_attr=seed_attr, sharpness_attr="sharpness", cfg_attr=cfg_attr, loras_attr="loras")
+    req["prompt_hash"] = phash
+    if sanitized is not None:
+        req["prompt_sanitized"] = sanitized
+    if negative and integ.sanitizer is not None:
+        neg, _ = integ.prompt_privacy(negative)
+        if neg is not None:
+            req["negative_prompt"] = neg
+    return SubmissionParts(identity=ident, request=req, prompt_hash=phash, raw_prompts=(prompt, negative))
+
+
 def request_fields(params: Any, *, prompt_attr: str, negative_attr: str, styles_attr: str,
                    performance_attr: str, aspect_attr: str, number_attr: str, seed_attr: str,
                    sharpness_attr: str, cfg_attr: str, loras_attr: str) -> Dict[str, Any]:

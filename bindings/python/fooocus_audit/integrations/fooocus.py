@@ -153,24 +153,8 @@ def _on_task_created(integ: Integration, task: Any) -> None:
 def _submission(integ: Integration, task: Any, request: Any) -> RequestState:
     rid = getattr(task, REQUEST_ID_ATTR, None) or integ.new_request_id()
     setattr(task, REQUEST_ID_ATTR, rid)
-    ident = integ.guard("user_resolver", integ.identity, task, request) or {}
-    if integ.tenant_id and "tenant_id" not in ident:
-        ident["tenant_id"] = integ.tenant_id
-    prompt = _core._text(getattr(task, "prompt", ""))
-    negative = _core._text(getattr(task, "negative_prompt", ""))
-    sanitized, phash = integ.prompt_privacy(prompt)
-    req = _core.request_fields(task, prompt_attr="prompt", negative_attr="negative_prompt",
-                               styles_attr="style_selections", performance_attr="performance_selection",
-                               aspect_attr="aspect_ratios_selection", number_attr="image_number",
-                               seed_attr="seed", sharpness_attr="sharpness", cfg_attr="cfg_scale",
-                               loras_attr="loras")
-    req["prompt_hash"] = phash
-    if sanitized is not None:
-        req["prompt_sanitized"] = sanitized
-    if negative and integ.sanitizer is not None:
-        neg, _ = integ.prompt_privacy(negative)
-        if neg is not None:
-            req["negative_prompt"] = neg
+    parts = _core.submission_parts(integ, task, (task, request), seed_attr="seed", cfg_attr="cfg_scale")
+    ident, req, phash = parts.identity, parts.request, parts.prompt_hash
     config = sys.modules.get(MODULE_CONFIG)
     black_out = bool(getattr(task, "black_out_nsfw", False)) or bool(getattr(config, "default_black_out_nsfw", False))
     req["enable_safety_checker"] = black_out
@@ -182,7 +166,7 @@ def _submission(integ: Integration, task: Any, request: Any) -> RequestState:
         submission["model_version"] = base
     if refiner:
         submission["refiner_model"] = refiner
-    state = RequestState(request_id=rid, prompt_hash=phash, identity=ident, secrets_to_scrub=(prompt, negative),
+    state = RequestState(request_id=rid, prompt_hash=phash, identity=ident, secrets_to_scrub=parts.raw_prompts,
                          models={"base": base, "refiner": refiner, "loras": req.get("loras", [])})
     state.models["submission"] = submission
     return state

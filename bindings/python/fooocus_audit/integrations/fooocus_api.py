@@ -39,24 +39,8 @@ ROUTE_MODULES = ("fooocusapi.api", "fooocusapi.routes.generate_v1", "fooocusapi.
 
 
 def _submission(integ: Integration, task: Any, params: Any, rid: str) -> RequestState:
-    ident = integ.guard("user_resolver", integ.identity, task, None) or {}
-    if integ.tenant_id and "tenant_id" not in ident:
-        ident["tenant_id"] = integ.tenant_id
-    prompt = _core._text(getattr(params, "prompt", ""))
-    negative = _core._text(getattr(params, "negative_prompt", ""))
-    sanitized, phash = integ.prompt_privacy(prompt)
-    req = _core.request_fields(params, prompt_attr="prompt", negative_attr="negative_prompt",
-                               styles_attr="style_selections", performance_attr="performance_selection",
-                               aspect_attr="aspect_ratios_selection", number_attr="image_number",
-                               seed_attr="image_seed", sharpness_attr="sharpness", cfg_attr="guidance_scale",
-                               loras_attr="loras")
-    req["prompt_hash"] = phash
-    if sanitized is not None:
-        req["prompt_sanitized"] = sanitized
-    if negative and integ.sanitizer is not None:
-        neg, _ = integ.prompt_privacy(negative)
-        if neg is not None:
-            req["negative_prompt"] = neg
+    parts = _core.submission_parts(integ, params, (task, None), seed_attr="image_seed", cfg_attr="guidance_scale")
+    ident, req, phash = parts.identity, parts.request, parts.prompt_hash
     adp = getattr(params, "advanced_params", None)
     black_out = getattr(adp, "black_out_nsfw", None)
     if isinstance(black_out, bool):
@@ -69,7 +53,7 @@ def _submission(integ: Integration, task: Any, params: Any, rid: str) -> Request
         submission["model_version"] = base
     if refiner:
         submission["refiner_model"] = refiner
-    return RequestState(request_id=rid, prompt_hash=phash, identity=ident, secrets_to_scrub=(prompt, negative),
+    return RequestState(request_id=rid, prompt_hash=phash, identity=ident, secrets_to_scrub=parts.raw_prompts,
                         models={"base": base, "refiner": refiner, "loras": req.get("loras", []),
                                 "submission": submission})
 
