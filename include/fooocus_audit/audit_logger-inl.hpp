@@ -26,6 +26,25 @@ namespace fooocus_audit {
 
 namespace logger_impl {
 
+// The secret guard (docs/privacy.md §4) for either kind of event: a redacted copy in `guarded` only when the
+// prefilter sees a trigger and something was redacted; the copy must still validate.
+template <typename Event>
+Status apply_guard(const Event& event, const GuardOptions& options, std::optional<Event>& guarded,
+                   std::size_t& redacted) {
+  if (!guard_may_redact(event, options)) return Status::OK();
+  guarded.emplace(event);
+  redacted = guard_redact(*guarded, options);
+  if (redacted == 0) {
+    guarded.reset();
+    return Status::OK();
+  }
+  if (Status s = events::validate_event(*guarded); !s)
+    return {Code::invalid_argument,
+            fmt::format("secret guard: the event no longer validates once its secrets are redacted ({}); "
+                        "event refused", s.message())};
+  return Status::OK();
+}
+
 // Bytes a record adds around its event: {"event":...,"log_id":"<32>","prev":"<64>","seq":<16>,"ts":"<27>","v":1}\n
 constexpr std::size_t kRecordOverhead = 200;
 // The writer passes sealed lines to write(2) in chunks of about this size.
@@ -741,15 +760,7 @@ FA_INLINE Status AuditLogger::log(const nlohmann::json& event_in) {
   // The secret guard (docs/privacy.md §4): a copy only when the prefilter sees a trigger.
   std::optional<nlohmann::json> guarded;
   std::size_t redacted = 0;
-  if (guard_may_redact(event_in, options_.secret_guard)) {
-    guarded.emplace(event_in);
-    redacted = guard_redact(*guarded, options_.secret_guard);
-    if (redacted == 0) guarded.reset();
-    else if (Status s = events::validate_event(*guarded); !s)
-      return {Code::invalid_argument,
-              fmt::format("secret guard: the event no longer validates once its secrets are redacted ({}); "
-                          "event refused", s.message())};
-  }
+  if (Status s = logger_impl::apply_guard(event_in, options_.secret_guard, guarded, redacted); !s) return s;
   const nlohmann::json& event = guarded ? *guarded : event_in;
   std::string bytes(record::kRecordHeadOpen);
   try {
@@ -775,15 +786,7 @@ FA_INLINE Status AuditLogger::log(const GenerationEvent& event_in) {
   if (Status s = events::validate_event(event_in); !s) return s;
   std::optional<GenerationEvent> guarded;  // the secret guard, as in log(json)
   std::size_t redacted = 0;
-  if (guard_may_redact(event_in, options_.secret_guard)) {
-    guarded.emplace(event_in);
-    redacted = guard_redact(*guarded, options_.secret_guard);
-    if (redacted == 0) guarded.reset();
-    else if (Status s = events::validate_event(*guarded); !s)
-      return {Code::invalid_argument,
-              fmt::format("secret guard: the event no longer validates once its secrets are redacted ({}); "
-                          "event refused", s.message())};
-  }
+  if (Status s = logger_impl::apply_guard(event_in, options_.secret_guard, guarded, redacted); !s) return s;
   const GenerationEvent& event = guarded ? *guarded : event_in;
   std::string bytes;
   bytes.reserve(1536);

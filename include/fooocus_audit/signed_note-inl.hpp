@@ -32,18 +32,6 @@ constexpr std::string_view kSigPrefix = "\xE2\x80\x94 ";  // U+2014 EM DASH, spa
 constexpr std::string_view kPrivatePrefix = "PRIVATE+KEY+";
 constexpr std::size_t kMaxKeyFileBytes = 4096;
 
-constexpr char kB64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-inline const std::array<std::int8_t, 256>& b64_table() {
-  static constexpr auto table = [] {
-    std::array<std::int8_t, 256> t{};
-    for (auto& v : t) v = -1;
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kB64Alphabet[i])] = static_cast<std::int8_t>(i);
-    return t;
-  }();
-  return table;
-}
-
 /// Wipes a string's whole buffer (also the bytes past size() left by earlier, longer contents), then clears it.
 inline void wipe_string(std::string& s) noexcept {
   s.resize(s.capacity());  // cannot allocate: capacity is already there
@@ -223,62 +211,10 @@ inline Result<std::string> format_checked(const Note& n) {
 // ------------------------------------------------------------------------------------------------------------
 // Base64
 
-FA_INLINE std::string base64_encode(const void* data, std::size_t n) {
-  const auto* p = static_cast<const std::uint8_t*>(data);
-  std::string out;
-  out.reserve((n + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
-    out.push_back(note_impl::kB64Alphabet[v >> 18]);
-    out.push_back(note_impl::kB64Alphabet[(v >> 12) & 63]);
-    out.push_back(note_impl::kB64Alphabet[(v >> 6) & 63]);
-    out.push_back(note_impl::kB64Alphabet[v & 63]);
-  }
-  if (n - i == 1) {
-    const std::uint32_t v = std::uint32_t{p[i]} << 16;
-    out.push_back(note_impl::kB64Alphabet[v >> 18]);
-    out.push_back(note_impl::kB64Alphabet[(v >> 12) & 63]);
-    out.append("==");
-  } else if (n - i == 2) {
-    const std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8);
-    out.push_back(note_impl::kB64Alphabet[v >> 18]);
-    out.push_back(note_impl::kB64Alphabet[(v >> 12) & 63]);
-    out.push_back(note_impl::kB64Alphabet[(v >> 6) & 63]);
-    out.push_back('=');
-  }
-  return out;
-}
+// The project's one strict RFC 4648 codec (detail/crypto.hpp): canonical input only.
+FA_INLINE std::string base64_encode(const void* data, std::size_t n) { return detail::b64_encode(data, n); }
 
-FA_INLINE bool base64_decode(std::string_view text, std::string* out) {
-  out->clear();
-  if (text.size() % 4 != 0) return false;
-  out->reserve(text.size() / 4 * 3);
-  const auto& table = note_impl::b64_table();
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    const bool last = i + 4 == text.size();
-    std::uint32_t v[4] = {0, 0, 0, 0};
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = text[i + static_cast<std::size_t>(k)];
-      if (c == '=') {
-        if (!last || k < 2) return false;
-        ++pad;
-        continue;
-      }
-      const std::int8_t d = table[static_cast<unsigned char>(c)];
-      if (d < 0 || pad != 0) return false;  // not in the alphabet, or data after "="
-      v[k] = static_cast<std::uint32_t>(d);
-    }
-    // Canonical encoding only: the bits that the padding leaves unused must be zero.
-    if ((pad == 1 && (v[2] & 0x3u) != 0) || (pad == 2 && (v[1] & 0xFu) != 0)) return false;
-    const std::uint32_t w = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
-    out->push_back(static_cast<char>(w >> 16));
-    if (pad < 2) out->push_back(static_cast<char>((w >> 8) & 0xFF));
-    if (pad < 1) out->push_back(static_cast<char>(w & 0xFF));
-  }
-  return true;
-}
+FA_INLINE bool base64_decode(std::string_view text, std::string* out) { return detail::b64_decode(text, out); }
 
 // ------------------------------------------------------------------------------------------------------------
 // Keys
