@@ -8,14 +8,14 @@
 # Every stage runs even when an earlier one fails; the last line is "N passed, M failed".
 #
 # Environment: FA_TEST_QUICK=1 runs (a) only; FA_TEST_STAGES picks stages by name ("release asan tsan fuzz",
-# the default). FUZZ_SECONDS per fuzzer (default 12; 5 fuzzers). FA_JOBS (default 2).
+# the default). FUZZ_SECONDS per fuzzer (default 6; 7 fuzzers). FA_JOBS (default 2).
 set -euo pipefail
 
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$FA_ROOT"
 
-FUZZ_SECONDS="${FUZZ_SECONDS:-12}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-6}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}"

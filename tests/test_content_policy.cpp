@@ -161,7 +161,7 @@ TEST_CASE("policy: patterns are RE2 expressions, case-sensitive unless (?i)") {
   CHECK(v.violations[0].matcher == MatcherKind::pattern);
 }
 
-TEST_CASE("policy: one violation per rule, in rule order; flag rules allow, reject rules do not") {
+TEST_CASE("policy: one violation per rule, in rule order - flag rules allow, reject rules do not") {
   const auto p = make({rule("r1", {"alpha"}, {"alpha"}, {"alp"}),  // every kind matches "alpha"
                        rule("r2", {"zzz"}), rule("r3", {}, {}, {"beta"}, events::PolicyAction::flagged)});
   auto v = p.check("beta alpha");
@@ -196,7 +196,7 @@ TEST_CASE("policy: one violation per rule, in rule order; flag rules allow, reje
   CHECK(empty.check("anything").violations.empty());
 }
 
-TEST_CASE("policy: any prompt bytes are safe; invalid UTF-8 is a word boundary") {
+TEST_CASE("policy: any prompt bytes are safe - invalid UTF-8 is a word boundary") {
   const auto p = make({rule("u1", {"\xF0\x9F\x94\xAB"}, {"bomb"}, {"(?i)kn[i1]fe"})});  // keyword: 🔫
   CHECK(matches(p, "a \xF0\x9F\x94\xAB emoji"));
   CHECK(matches(p, "bomb\xFF"));  // an invalid byte does not hide the word

@@ -124,7 +124,7 @@ TEST_CASE("registry: hash_model_file streams any size to the SHA-256 of the byte
   CHECK(fa::hash_model_file(tmp.path()).status().code() == fa::Code::invalid_argument);
 }
 
-TEST_CASE("registry: lifecycle pending, approved, deprecated, revoked; one event per step; the log verifies",
+TEST_CASE("registry: lifecycle pending, approved, deprecated, revoked - one event per step - the log verifies",
           "[registry]") {
   TempDir tmp;
   const std::string dir = tmp / "log", file = tmp / "sd_xl_base_1.0.safetensors";
@@ -591,7 +591,7 @@ TEST_CASE("registry: check_generation reports every problem, blocks or flags, an
   }
 }
 
-TEST_CASE("registry: a LoRA needs its training record before approval; lora.trained and lora.approved",
+TEST_CASE("registry: a LoRA needs its training record before approval - lora.trained and lora.approved",
           "[registry]") {
   TempDir tmp;
   const std::string dir = tmp / "log", file = tmp / "brand-style-v2.safetensors";

@@ -329,7 +329,7 @@ TEST_CASE("secret detectors: anthropic_key", "[secrets]") {
     require_not_found(Detector::anthropic_key, t);
 }
 
-TEST_CASE("secret detectors: stripe_key (secret, restricted and webhook keys; not publishable keys)",
+TEST_CASE("secret detectors: stripe_key: secret and restricted and webhook keys but not publishable keys",
           "[secrets]") {
   std::vector<std::string> keys;
   for (const char* p : {"sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "sk_live_", "whsec_"})
@@ -585,6 +585,17 @@ TEST_CASE("secret detectors: the prefilter is false on ordinary text and true ar
     for (int i = 0; i < after; ++i) text += " " + words[rng()() % words.size()];
     require_found(pl.det, {text, pl.secret});
   }
+}
+
+TEST_CASE("secret detectors: a key word before another key word with a separator yields the inner span",
+          "[secrets]") {
+  // Found by the randomized prefilter test under another compiler's evaluation order.
+  const std::string value = "nm4TokXIHZqkbdNwXfTQ";
+  require_found(Detector::generic_secret, {"secret (masterpiece:1.2) key password=" + value + " cat", value});
+  require_found(Detector::generic_secret, {"token apikey: " + value, value});
+  // After a strong separator the value is the outer key word's, even when it looks like "name:value".
+  const std::string pw = "key:abc";
+  require_found(Detector::generic_secret, {"password: " + pw + " ok", pw});
 }
 
 TEST_CASE("secret detectors: adversarial inputs finish and report what they contain", "[secrets]") {

@@ -368,7 +368,7 @@ TEST_CASE("tamper: rewriting the tail with recomputed hashes passes without an a
   }
 }
 
-TEST_CASE("tamper: altering the last record needs the anchor; altering the one before needs its successor",
+TEST_CASE("tamper: altering the last record needs the anchor - altering the one before needs its successor",
           "[tamper]") {
   TamperLog t;
   const std::string seg = t.img.segment_of(t.last);

@@ -682,6 +682,14 @@ bool generic(Ctx& c, std::size_t s) {
   const bool password_value = kw->kind == KwKind::password && strong;
   const std::uint8_t cls = password_value ? (kAlnum | kPassSym) : (kAlnum | kTokSym);
   const std::size_t vb = j;
+  // "key password=<value>": after a weak separator (whitespace) the value is itself a key word with a strong
+  // one; that inner key word reports the value with its own span (nothing is covered here, so the scan reaches
+  // it). After a strong separator the value stays this key word's ("password: key:abc" is a password).
+  if (std::size_t inner_end = 0; !strong && keyword_at(p, n, vb, &inner_end) != nullptr) {
+    std::size_t t = inner_end;
+    while (t < n && t - inner_end <= kMaxIdentifierTail && (is_alnum(p[t]) || p[t] == '_' || p[t] == '-')) ++t;
+    if (t < n && (p[t] == '=' || p[t] == ':')) return false;
+  }
   std::size_t ve = run_end(p, n, vb, cls);
   c.generic_covered = std::max(c.generic_covered, ve);
   while (ve > vb && (p[ve - 1] == '.' || p[ve - 1] == ':')) --ve;  // sentence end
