@@ -478,6 +478,23 @@ def submission_parts(integ: Any, source: Any, identity_args: Tuple[Any, ...], *,
     return SubmissionParts(identity=ident, request=req, prompt_hash=phash, raw_prompts=(prompt, negative))
 
 
+def submission_state(parts: SubmissionParts, source: Any, request_id: str) -> RequestState:
+    """The request's state: the generation.submitted members (identity, request, base and refiner model of
+    `source`) and what the model checks need."""
+    submission: Dict[str, Any] = dict(parts.identity)
+    submission["request"] = parts.request
+    base = _text(getattr(source, "base_model_name", ""))
+    refiner = _text(getattr(source, "refiner_model_name", ""))
+    if base:
+        submission["model_version"] = base
+    if refiner:
+        submission["refiner_model"] = refiner
+    return RequestState(request_id=request_id, prompt_hash=parts.prompt_hash, identity=parts.identity,
+                        secrets_to_scrub=parts.raw_prompts,
+                        models={"base": base, "refiner": refiner, "loras": parts.request.get("loras", []),
+                                "submission": submission})
+
+
 def request_fields(params: Any, *, prompt_attr: str, negative_attr: str, styles_attr: str,
                    performance_attr: str, aspect_attr: str, number_attr: str, seed_attr: str,
                    sharpness_attr: str, cfg_attr: str, loras_attr: str) -> Dict[str, Any]:

@@ -154,22 +154,10 @@ def _submission(integ: Integration, task: Any, request: Any) -> RequestState:
     rid = getattr(task, REQUEST_ID_ATTR, None) or integ.new_request_id()
     setattr(task, REQUEST_ID_ATTR, rid)
     parts = _core.submission_parts(integ, task, (task, request), seed_attr="seed", cfg_attr="cfg_scale")
-    ident, req, phash = parts.identity, parts.request, parts.prompt_hash
     config = sys.modules.get(MODULE_CONFIG)
     black_out = bool(getattr(task, "black_out_nsfw", False)) or bool(getattr(config, "default_black_out_nsfw", False))
-    req["enable_safety_checker"] = black_out
-    submission: Dict[str, Any] = dict(ident)
-    submission["request"] = req
-    base = _core._text(getattr(task, "base_model_name", ""))
-    refiner = _core._text(getattr(task, "refiner_model_name", ""))
-    if base:
-        submission["model_version"] = base
-    if refiner:
-        submission["refiner_model"] = refiner
-    state = RequestState(request_id=rid, prompt_hash=phash, identity=ident, secrets_to_scrub=parts.raw_prompts,
-                         models={"base": base, "refiner": refiner, "loras": req.get("loras", [])})
-    state.models["submission"] = submission
-    return state
+    parts.request["enable_safety_checker"] = black_out
+    return _core.submission_state(parts, task, rid)
 
 
 def _on_queue(integ: Integration, task: Any, position: int) -> None:

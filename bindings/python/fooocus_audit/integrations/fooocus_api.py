@@ -40,22 +40,11 @@ ROUTE_MODULES = ("fooocusapi.api", "fooocusapi.routes.generate_v1", "fooocusapi.
 
 def _submission(integ: Integration, task: Any, params: Any, rid: str) -> RequestState:
     parts = _core.submission_parts(integ, params, (task, None), seed_attr="image_seed", cfg_attr="guidance_scale")
-    ident, req, phash = parts.identity, parts.request, parts.prompt_hash
     adp = getattr(params, "advanced_params", None)
     black_out = getattr(adp, "black_out_nsfw", None)
     if isinstance(black_out, bool):
-        req["enable_safety_checker"] = black_out
-    submission: Dict[str, Any] = dict(ident)
-    submission["request"] = req
-    base = _core._text(getattr(params, "base_model_name", ""))
-    refiner = _core._text(getattr(params, "refiner_model_name", ""))
-    if base:
-        submission["model_version"] = base
-    if refiner:
-        submission["refiner_model"] = refiner
-    return RequestState(request_id=rid, prompt_hash=phash, identity=ident, secrets_to_scrub=parts.raw_prompts,
-                        models={"base": base, "refiner": refiner, "loras": req.get("loras", []),
-                                "submission": submission})
+        parts.request["enable_safety_checker"] = black_out
+    return _core.submission_state(parts, params, rid)
 
 
 def _on_add(integ: Integration, queue: Any, task: Any, params: Any) -> None:
