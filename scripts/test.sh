@@ -57,9 +57,18 @@ stage_asan() {
   (cd build-asan && ctest -L unit --output-on-failure -j "$FA_JOBS")
 }
 
+# The TSan build compiles only what its tests need: the test files with a TEST_CASE named like
+# TSAN_TEST_REGEX (FOOOCUS_AUDIT_TEST_FILES) and the tests/c programs named like it.
 stage_tsan() {
-  fa_configure "$FA_ROOT/build-tsan" "${SAN_COMMON_ARGS[@]}" "${SAN_COMPILERS[@]}" -DFOOOCUS_AUDIT_SANITIZE=thread
-  cmake --build build-tsan -j "$FA_JOBS"
+  local files c_targets
+  files="$(perl -0777 -ne 'if (/TEST_CASE\(\s*"[^"]*(?:'"$TSAN_TEST_REGEX"')/) { ($n = $ARGV) =~ s{.*/|\.cpp$}{}g; print "$n\n" }' \
+             tests/test_*.cpp | paste -sd'|')"
+  c_targets="$(find tests/c -name '*.c' -printf '%f\n' | sed 's/\.c$//' | grep -E "$TSAN_TEST_REGEX" || true)"
+  echo "TSan: test files ${files:-<none>}; C programs ${c_targets:-<none>}"
+  fa_configure "$FA_ROOT/build-tsan" "${SAN_COMMON_ARGS[@]}" "${SAN_COMPILERS[@]}" -DFOOOCUS_AUDIT_SANITIZE=thread \
+    "-DFOOOCUS_AUDIT_TEST_FILES=/(${files:-none})\\.cpp\$"
+  # shellcheck disable=SC2086  # c_targets is a list of target names
+  cmake --build build-tsan -j "$FA_JOBS" --target fooocus_audit_tests $c_targets
   local count
   count="$(cd build-tsan && ctest -N -L unit -R "$TSAN_TEST_REGEX" | sed -n 's/^Total Tests: //p')"
   if [[ "${count:-0}" -eq 0 ]]; then
