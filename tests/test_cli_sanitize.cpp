@@ -49,6 +49,20 @@ TEST_CASE("cli sanitize: prints each prompt sanitized and never the raw values",
   for (const char* raw : {"alice@example.com", "4111", "AKIAQYLPMN5HFIQR7XZB"}) CHECK_FALSE(contains(r.out + r.err, raw));
 }
 
+TEST_CASE("cli sanitize: a NUL byte inside a line is data, not the end of the line", "[cli][sanitizer]") {
+  // Before, lines were read with fgets and cut at the first NUL: what followed it was never sanitized or shown.
+  const std::string input = std::string("before\0after alice@example.com\n", 31) + "second line\n";
+  const Run r = run_cli({"sanitize", "--json"}, input);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto out = lines_of(r.out);
+  REQUIRE(out.size() == 2);
+  const nlohmann::json first = nlohmann::json::parse(out[0]);
+  CHECK(first.at("text") == std::string("before\0after [EMAIL_REDACTED]", 29));
+  CHECK(nlohmann::json::parse(out[1]).at("text") == "second line");
+  CHECK_FALSE(contains(r.out + r.err, "alice@example.com"));
+}
+
 TEST_CASE("cli sanitize: --json objects with line numbers and the stable schema", "[cli][sanitizer]") {
   TempDir dir;
   const Run k = run_cli({"sanitize", "--new-tenant-key", dir / "tenant.key"});

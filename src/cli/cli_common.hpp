@@ -80,25 +80,22 @@ inline fa::Status write_output(const std::string& path, const std::string& data)
 // Reads one line of at most `limit` bytes; longer lines are consumed and reported as too long.
 enum class LineResult { ok, too_long, eof };
 inline LineResult read_line(std::FILE* in, std::string& line, std::size_t limit) {
+  // Byte by byte (getc_unlocked: no lock per byte), so a NUL inside a line is kept as data; a line longer than
+  // limit is consumed to its end and reported as too_long.
   line.clear();
-  bool too_long = false;
-  char buf[65536];
-  for (;;) {
-    if (std::fgets(buf, sizeof buf, in) == nullptr) {
-      if (line.empty() && !too_long) return LineResult::eof;
-      break;
+  bool too_long = false, any = false;
+  for (int c; (c = getc_unlocked(in)) != EOF;) {
+    any = true;
+    if (c == '\n') return too_long ? LineResult::too_long : LineResult::ok;
+    if (too_long) continue;
+    if (line.size() == limit) {
+      too_long = true;
+      line.clear();
+      continue;
     }
-    const std::size_t n = std::strlen(buf);
-    const bool nl = n > 0 && buf[n - 1] == '\n';
-    if (!too_long) {
-      line.append(buf, nl ? n - 1 : n);
-      if (line.size() > limit) {
-        too_long = true;
-        line.clear();
-      }
-    }
-    if (nl) break;
+    line.push_back(static_cast<char>(c));
   }
+  if (!any) return LineResult::eof;
   return too_long ? LineResult::too_long : LineResult::ok;
 }
 
