@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fooocus_audit/detail/utf8.hpp"
 #include "support/log_fixture.hpp"
 #include "support/report_workload.hpp"
 
@@ -470,6 +471,24 @@ TEST_CASE("report: strings from the log are escaped in HTML and Markdown", "[rep
   // The JSON keeps the values exactly.
   const ojson j = ojson::parse(fa::render_report(*r, fa::ReportKind::generations, fa::ReportFormat::json));
   CHECK(j["generation_summary"][0]["user_id"] == "<script>alert(1)</script>");
+}
+
+TEST_CASE("report: long chart labels are shortened on a character boundary", "[report]") {
+  TempDir dir, outputs;
+  std::string model;
+  for (int i = 0; i < 30; ++i) model += "\xC3\xA9";  // 30 x U+00E9, 60 bytes: byte 37 is inside a character
+  {
+    report_workload::TimedLog lg(dir.path(), report_workload::at("2026-03-05T00:00:00Z"));
+    lg.log(report_workload::generation("r1", "alice", "t", model, "", 10, false));
+    lg.close();
+  }
+  fa::ComplianceReportGenerator g{fa::ReportOptions{}};
+  auto r = g.generate(dir.path());
+  REQUIRE(r.ok());
+  const std::string html = fa::render_report(*r, fa::ReportKind::models, fa::ReportFormat::html);
+  CHECK(fa::utf8::is_valid(html));
+  CHECK(html.find(model.substr(0, 36) + "...") != std::string::npos);  // 18 characters, not 18 and a half
+  CHECK(html.find(model) != std::string::npos);                        // the table keeps the whole name
 }
 
 TEST_CASE("report: the JSON schema members are stable and the banner is on the first line", "[report]") {

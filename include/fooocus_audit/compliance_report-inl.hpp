@@ -5,6 +5,8 @@
 #include "fooocus_audit/compliance_report.hpp"
 #endif
 
+#include "fooocus_audit/detail/utf8.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -1063,6 +1065,12 @@ inline const char* kPalette[] = {"#2f6fdf", "#e8833a", "#3aa35b", "#c9393f", "#8
                                  "#1fa3a3", "#d4a017", "#7a7a7a", "#e05fa8", "#5b8c2a"};
 
 /// A horizontal bar chart (inline SVG). Labels are escaped; bars scale to the largest value.
+// A chart label of at most 40 bytes: longer ones are cut to 37 bytes at a code point boundary, plus "...".
+inline std::string short_label(const std::string& label) {
+  if (label.size() <= 40) return label;
+  return label.substr(0, utf8::floor_boundary(label, 37)) + "...";
+}
+
 inline std::string svg_bars(const std::string& title, const std::vector<std::pair<std::string, double>>& bars,
                             bool multicolour) {
   const int row = 22, label_w = 260, bar_w = 560, h = static_cast<int>(bars.size()) * row + 30;
@@ -1077,7 +1085,7 @@ inline std::string svg_bars(const std::string& title, const std::vector<std::pai
     const double w = max > 0 ? bars[i].second / max * bar_w : 0;
     const char* colour = multicolour ? kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))] : kPalette[0];
     s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"cl\">{}</text>", label_w - 6, y + 14,
-                     html_escape(bars[i].first.size() > 40 ? bars[i].first.substr(0, 37) + "..." : bars[i].first));
+                     html_escape(short_label(bars[i].first)));
     s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\"/>", label_w, y,
                      std::max(w, bars[i].second > 0 ? 1.0 : 0.0), row - 6, colour);
     const double v = bars[i].second;
