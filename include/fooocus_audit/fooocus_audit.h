@@ -70,8 +70,9 @@ FA_EXPORT const char* fa_strerror(fa_status code);
 FA_EXPORT const char* fa_last_error(void);
 /* The library version ("0.1.0"). */
 FA_EXPORT const char* fa_version(void);
-/* Increases whenever a function is added; a binding checks it is at least what it was written for. */
-#define FA_ABI_VERSION 1
+/* Increases whenever a function is added; a binding checks it is at least what it was written for.
+ * 2: fa_logger_log_marshal, fa_event_marshal_to_json. */
+#define FA_ABI_VERSION 2
 FA_EXPORT int fa_abi_version(void);
 /* Releases a buffer returned by this library. NULL is allowed. */
 FA_EXPORT void fa_free(void* p);
@@ -86,6 +87,17 @@ typedef struct fa_logger fa_logger;
 FA_EXPORT fa_status fa_logger_open(const char* config_json, size_t config_len, fa_logger** out);
 /* Validates (docs/events.md), guards (secret detectors) and queues one event (a JSON object). */
 FA_EXPORT fa_status fa_logger_log(fa_logger* logger, const char* event_json, size_t event_len);
+/* The same for an event in Python's marshal format, version 4 (marshal.dumps(event, 4), CPython 3.4+): a dict
+ * with str keys holding only dict, list, tuple (a JSON array), str, int, float (finite), True, False and None,
+ * back references included. Anything else (bytes, sets, NaN, a non-str key, a cycle, truncated data, trailing
+ * bytes, nesting deeper than FA_MAX_JSON_DEPTH) gives FA_INVALID_ARGUMENT; more than FA_MAX_JSON_BYTES of
+ * data, 2^23 values, 2^20 values repeated by references or 16 MiB of strings (references counted at each use)
+ * FA_TOO_LARGE. The record written is
+ * the one fa_logger_log writes for the same event as JSON. JSON remains the portable form (docs/c-api.md §5.3). */
+FA_EXPORT fa_status fa_logger_log_marshal(fa_logger* logger, const void* data, size_t len);
+/* Decodes marshal data as fa_logger_log_marshal does and returns the event as JSON text (to check an encoder:
+ * a binding's one-time probe). Same errors. */
+FA_EXPORT fa_status fa_event_marshal_to_json(const void* data, size_t len, char** out_json, size_t* out_len);
 /* Waits until every event accepted so far is covered by the durability policy. */
 FA_EXPORT fa_status fa_logger_flush(fa_logger* logger);
 /* Flushes and closes; further calls give FA_CLOSED. Idempotent. */

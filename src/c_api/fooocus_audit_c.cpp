@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "capi_event.hpp"
 #include "capi_json.hpp"
 #include "capi_support.hpp"
 #include "fooocus_audit/anchor.hpp"
@@ -595,10 +596,20 @@ FA_EXPORT fa_status fa_logger_open(const char* config_json, size_t config_len, f
 FA_EXPORT fa_status fa_logger_log(fa_logger* logger, const char* event_json, size_t event_len) {
   return guarded([&]() -> Status {
     fa::capi::LoggerImpl& impl = get<fa::capi::LoggerImpl>(logger, Kind::logger);
-    json event;
-    if (Status s = fa::capi::parse_json_object(event_json, event_len, "event", &event); !s.ok()) return s;
-    return impl.logger->log(event);
+    return fa::capi::log_json_text(*impl.logger, event_json, event_len);
   });
+}
+
+FA_EXPORT fa_status fa_logger_log_marshal(fa_logger* logger, const void* data, size_t len) {
+  return guarded([&]() -> Status {
+    fa::capi::LoggerImpl& impl = get<fa::capi::LoggerImpl>(logger, Kind::logger);
+    return fa::capi::log_marshal(*impl.logger, data, len);
+  });
+}
+
+FA_EXPORT fa_status fa_event_marshal_to_json(const void* data, size_t len, char** out_json, size_t* out_len) {
+  return guarded_out(out_json, out_len,
+                     [&](std::string& out) -> Status { return fa::capi::marshal_to_json_text(data, len, &out); });
 }
 
 FA_EXPORT fa_status fa_logger_flush(fa_logger* logger) {

@@ -7,8 +7,10 @@ in one run on one machine.
 Both log the seed article's §2.2 example event (docs/events.md §4) N times per round, as a dict built per call,
 into a fresh directory, and count until every event is written (the AuditLogger's close() included: it
 writes on a background thread). The peer, per event: json.dumps(record, sort_keys) + hashlib.sha256 + append
-one line + rewrite a head file — no fsync on either side (durability "none"). Reported: the median of ROUNDS
-rounds for each, and their ratio.
+one line + rewrite a head file — no fsync on either side (durability "none"). The AuditLogger runs twice per
+round: as AuditLogger.log(dict) does by default (marshal.dumps(event, 4) + fa_logger_log_marshal), and with the
+JSON path forced (json.dumps + fa_logger_log, what it does when marshal is unavailable). The three runs of a
+round are interleaved. Reported: the median of ROUNDS rounds for each, and the ratios.
 """
 import copy
 import hashlib
@@ -23,6 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from fooocus_audit import AuditLogger  # noqa: E402
+from fooocus_audit import logger as logger_module  # noqa: E402
 
 EVENT = {
     "event_type": "image_generation", "version": "1.0", "timestamp": "2026-03-25T14:30:45.123Z",
@@ -85,18 +88,34 @@ def run(make, n):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def make_ours(marshal_path):
+    def make(folder):
+        # The probe result is process-wide: set it for this run (True is what the probe finds with this library).
+        logger_module._marshal_usable = marshal_path and logger_module._probe(logger_module._native_lib())
+        if marshal_path and not logger_module._marshal_usable:
+            sys.exit("the library does not take marshal events (fa_logger_log_marshal missing or probe failed)")
+        return AuditLogger(dir=os.path.join(folder, "log"), durability="none")
+    return make
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    ours, peer = [], []
+    marshal_runs, json_runs, peer = [], [], []
     for _ in range(rounds):
-        ours.append(run(lambda d: AuditLogger(dir=os.path.join(d, "log"), durability="none"), n))
+        marshal_runs.append(run(make_ours(True), n))
+        json_runs.append(run(make_ours(False), n))
         peer.append(run(PurePythonChainLogger, n))
-    o, p = statistics.median(ours), statistics.median(peer)
+    m, j, p = statistics.median(marshal_runs), statistics.median(json_runs), statistics.median(peer)
+
+    def rounds_of(xs):
+        return ", ".join(f"{x:,.0f}" for x in xs)
+
     print(f"events per round: {n}, rounds: {rounds}")
-    print(f"ctypes AuditLogger.log(dict):        {o:12,.0f} events/s  (rounds: {', '.join(f'{x:,.0f}' for x in ours)})")
-    print(f"pure-Python hash chain + head file:  {p:12,.0f} events/s  (rounds: {', '.join(f'{x:,.0f}' for x in peer)})")
-    print(f"ratio: {o / p:.1f}x")
+    print(f"ctypes AuditLogger.log(dict), marshal: {m:12,.0f} events/s  (rounds: {rounds_of(marshal_runs)})")
+    print(f"ctypes AuditLogger.log(dict), JSON:    {j:12,.0f} events/s  (rounds: {rounds_of(json_runs)})")
+    print(f"pure-Python hash chain + head file:    {p:12,.0f} events/s  (rounds: {rounds_of(peer)})")
+    print(f"ratio: marshal {m / p:.1f}x, JSON {j / p:.1f}x")
 
 
 if __name__ == "__main__":

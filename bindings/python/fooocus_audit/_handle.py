@@ -101,7 +101,10 @@ class Handle:
     def __init__(self) -> None:
         self._lib = _native.load()
         self._ptr = ctypes.c_void_p()
-        self._cv = threading.Condition(threading.Lock())
+        # _call and _borrow take the condition's lock directly (`with lock` costs about half of `with cv`: this is
+        # every log call's overhead); waiting and notifying go through the condition, which owns the same lock.
+        self._lock = threading.Lock()
+        self._cv = threading.Condition(self._lock)
         self._inflight = 0
         self._closing = False
         self._destroyed = False
@@ -110,29 +113,29 @@ class Handle:
     # it to finish (so they cannot starve it), then reach the library with the destroyed handle, which the library
     # detects (FA_INVALID_HANDLE).
     def _call(self, name: str, *args: Any) -> Any:
-        cv = self._cv
-        with cv:
+        lock = self._lock
+        with lock:
             while self._closing and not self._destroyed:
-                cv.wait()
+                self._cv.wait()
             self._inflight += 1
         try:
             return getattr(self._lib, name)(self._ptr, *args)
         finally:
-            with cv:
+            with lock:
                 self._inflight -= 1
                 if self._closing and self._inflight == 0:
-                    cv.notify_all()  # a destroy waits for the last call in flight
+                    self._cv.notify_all()  # a destroy waits for the last call in flight
 
     def _borrow(self, use: Any) -> Any:
         """Runs ``use(pointer)`` as a call in flight (also when another object's create takes this handle)."""
-        with self._cv:
+        with self._lock:
             while self._closing and not self._destroyed:
                 self._cv.wait()
             self._inflight += 1
         try:
             return use(self._ptr)
         finally:
-            with self._cv:
+            with self._lock:
                 self._inflight -= 1
                 if self._closing and self._inflight == 0:
                     self._cv.notify_all()

@@ -78,6 +78,8 @@ PROTOTYPES: List[Tuple[str, List[Any], Any, Optional[Callable[..., Any]]]] = [
     # AuditLogger
     ("fa_logger_open", [_c_char_p, _c_size, _p_handle], _c_int, _check_status),
     ("fa_logger_log", [_c_void_p, _c_char_p, _c_size], _c_int, _check_status),
+    ("fa_logger_log_marshal", [_c_void_p, _c_char_p, _c_size], _c_int, _check_status),
+    ("fa_event_marshal_to_json", [_c_char_p, _c_size, _p_buf, _p_size], _c_int, _check_status),
     ("fa_logger_flush", [_c_void_p], _c_int, _check_status),
     ("fa_logger_close", [_c_void_p], _c_int, _check_status),
     ("fa_logger_stats", [_c_void_p, _p_buf, _p_size], _c_int, _check_status),
@@ -120,6 +122,11 @@ PROTOTYPES: List[Tuple[str, List[Any], Any, Optional[Callable[..., Any]]]] = [
     ("fa_verifier_verify_path", [_c_void_p, _c_char_p, _c_size, _p_buf, _p_size], _c_int, _check_status),
     ("fa_verifier_destroy", [_c_void_p], None, None),
 ]
+
+
+#: Functions added after C ABI version 1: a library without them still binds (the package then takes the paths
+#: that do not need them; AuditLogger.log sends JSON).
+OPTIONAL = frozenset({"fa_logger_log_marshal", "fa_event_marshal_to_json"})
 
 
 def _package_dir() -> str:
@@ -176,12 +183,14 @@ def find_and_load(environ: Optional[Mapping[str, str]] = None,
 
 def bind(lib: ctypes.CDLL, path: str = "") -> ctypes.CDLL:
     """Registers PROTOTYPES on ``lib`` and checks the ABI version; LibraryVersionError when it is too old."""
-    missing = [name for name, _, _, _ in PROTOTYPES if not hasattr(lib, name)]
+    missing = [name for name, _, _, _ in PROTOTYPES if name not in OPTIONAL and not hasattr(lib, name)]
     if missing:
         raise LibraryVersionError(
             f"fooocus_audit: {path or lib} lacks {', '.join(missing)}: the library is older than this package "
             f"(which needs C ABI version >= {REQUIRED_ABI_VERSION}); rebuild or reinstall libfooocus_audit_c")
     for name, argtypes, restype, errcheck in PROTOTYPES:
+        if name in OPTIONAL and not hasattr(lib, name):
+            continue
         fn = getattr(lib, name)
         fn.argtypes = argtypes
         fn.restype = restype
