@@ -14,6 +14,7 @@
 #include "fooocus_audit/audit_logger.hpp"
 #include "fooocus_audit/chain_verifier.hpp"
 #include "fooocus_audit/detail/secret_detectors.hpp"
+#include "fooocus_audit/jcs.hpp"
 #include "fooocus_audit/secret_guard.hpp"
 #include "support/files.hpp"
 #include "support/log_fixture.hpp"
@@ -269,4 +270,78 @@ TEST_CASE("secret guard: concurrent loggers redact every event", "[guard]") {
   CHECK(bytes.find(kAws) == std::string::npos);
   CHECK(bytes.find(kGithub) == std::string::npos);
   CHECK(fa_test::verify_path(dir).intact);
+}
+
+TEST_CASE("secret guard: the prefilter over canonical bytes answers as the tree guard", "[guard]") {
+  auto canon = [](const json& j) {
+    std::string s;
+    fa::jcs::append(s, j);
+    return s;
+  };
+  auto same = [&](const json& j) {
+    INFO(canon(j));
+    CHECK(fa::guard_may_redact_canonical(canon(j)) == fa::guard_may_redact(j, {}));
+    return fa::guard_may_redact_canonical(canon(j));
+  };
+  // Ordinary events, with key words in member names that are not secret holders: no.
+  CHECK_FALSE(same(fa_test::generation_event("req_3").to_json()));
+  CHECK_FALSE(same(fa_test::sample_event(7)));
+  CHECK_FALSE(same(json{{"event_type", "auth.failed"}, {"method", "password"}, {"api_key_id", "ak_01HXYZ3K8M9N2P4Q"},
+                        {"token_count", 77}, {"prompt", "key light, monkey, secret garden, https://example.com/x"}}));
+  CHECK_FALSE(same(json{{"password", 5}}));  // a secret holder without a string value
+  // Secrets anywhere, member names and secret holders included.
+  CHECK(same(secret_event()));
+  CHECK(same(json{{"password", "hunter2"}}));
+  CHECK(same(json{{"a", json::array({json{{"b", "x " + kAws}}})}}));
+  CHECK(same(json{{"header " + kStripe, 1}}));
+  // A key word right after a byte that JCS escapes: in the canonical text the byte before it is a letter or a
+  // digit of the escape (\n, \u0001), which the prefilter still counts as a word start.
+  CHECK(same(json{{"v", "\nsecret=" + kSlackPw}}));
+  CHECK(same(json{{"v", std::string("\x01token: ") + kSlackPw}}));
+  CHECK(same(json{{"v", "\"password\":\"" + kSlackPw + "\""}}));
+  CHECK(same(json{{"v", "key\t" + kSlackPw}}));
+  CHECK(same(json{{"v", "\\" + kOpenAi + "\""}}));
+
+  // Other JSON texts: whitespace is allowed; an escape JCS never writes answers true (it could hide a trigger).
+  CHECK(fa::guard_may_redact_canonical("{ \"password\" :\n \"hunter2\" }"));
+  CHECK_FALSE(fa::guard_may_redact_canonical("{ \"note\" : \"ok\" }"));
+  CHECK(fa::guard_may_redact_canonical(R"({"v":"\u0041KIAQ3EGRMPLT5ZX7WUV"})"));
+  CHECK(fa::guard_may_redact_canonical(R"({"v":"https:\/\/admin:pw@db"})"));
+  CHECK_FALSE(fa::guard_may_redact_canonical(R"({"v":"a\u001fb\\c\"d"})"));
+  // Switched off, or no secret detector: false, as guard_may_redact.
+  fa::GuardOptions off;
+  off.enabled = false;
+  CHECK_FALSE(fa::guard_may_redact_canonical(canon(secret_event()), off));
+  fa::GuardOptions none;
+  none.detectors = fa::detect::kPiiDetectors;
+  CHECK_FALSE(fa::guard_may_redact_canonical(canon(secret_event()), none));
+  // Bytes that are not JSON: any answer, but safe (the sanitizer builds check the reads).
+  for (const char* junk : {"", "\"", "\\", "token", "\"key", "key\"", "\\u00", "\"a\\", "://@", "AKIA\"", "\"sk-"})
+    (void)fa::guard_may_redact_canonical(junk);
+}
+
+TEST_CASE("secret guard: the canonical prefilter is linear on adversarial 10 MB events", "[guard]") {
+  auto repeat = [](const std::string& unit, std::size_t bytes) {
+    std::string s;
+    while (s.size() < bytes) s += unit;
+    return s;
+  };
+  auto canon = [](const json& j) {
+    std::string s;
+    fa::jcs::append(s, j);
+    return s;
+  };
+  const std::size_t kSize = 10u << 20;
+  // One string: every "://" looks for an '@' to the end of the string once, not once per "://".
+  CHECK_FALSE(fa::guard_may_redact_canonical(canon(json{{"v", repeat("a:// ", kSize)}})));
+  // Escapes everywhere; a trigger in every word of one string (the string is checked once).
+  CHECK_FALSE(fa::guard_may_redact_canonical(canon(json{{"v", repeat("\"\\\n\x01", kSize)}})));
+  CHECK_FALSE(fa::guard_may_redact_canonical(canon(json{{"v", repeat("key ", kSize)}})));
+  // Many short strings that each hold a trigger but no secret.
+  json many = json::array();
+  for (std::size_t i = 0; i < kSize / 16; ++i) many.push_back("key light");
+  CHECK_FALSE(fa::guard_may_redact_canonical(canon(many)));
+  // The same with a secret at the very end.
+  many.push_back("x " + kAws);
+  CHECK(fa::guard_may_redact_canonical(canon(many)));
 }

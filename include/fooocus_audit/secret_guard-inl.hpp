@@ -6,9 +6,15 @@
 #endif
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "fooocus_audit/detail/secret_detectors.hpp"
 
@@ -190,6 +196,319 @@ FA_INLINE bool guard_may_redact(const nlohmann::json& event, const GuardOptions&
     return false;
   } catch (...) {
     return true;  // out of memory for the walk: let the full guard decide
+  }
+}
+
+namespace guard_impl {
+
+// ---------------------------------------------------------------------------------------------------------
+// The prefilter over the canonical form of an event (guard_may_redact_canonical; docs/privacy.md §4.5).
+// Stage 1 looks, 16 bytes at a time, for the few byte pairs with which every trigger of the secret detectors
+// begins; stage 2 takes the string that holds a trigger, decoded, and asks exactly what guard_may_redact(json)
+// asks of it. Every byte a trigger is made of (letters, digits, _ - : / @ and space) is written unescaped by
+// JCS, so a trigger in a decoded string is the same bytes in the canonical text.
+
+namespace canon {
+
+using u8 = unsigned char;
+
+inline bool alpha(u8 c) noexcept { return static_cast<u8>((c | 0x20) - 'a') < 26; }
+inline bool alnum(u8 c) noexcept { return alpha(c) || static_cast<u8>(c - '0') < 10; }
+inline bool upper(u8 c) noexcept { return static_cast<u8>(c - 'A') < 26; }
+inline bool lower(u8 c) noexcept { return static_cast<u8>(c - 'a') < 26; }
+inline u8 fold(u8 c) noexcept { return upper(c) ? static_cast<u8>(c | 0x20) : c; }
+inline bool json_ws(u8 c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+inline int hex(u8 c) noexcept {
+  if (static_cast<u8>(c - '0') < 10) return c - '0';
+  const u8 f = static_cast<u8>(c | 0x20);
+  return f >= 'a' && f <= 'f' ? f - 'a' + 10 : -1;
+}
+
+struct Scan {
+  const u8* p = nullptr;
+  std::size_t n = 0;
+  std::size_t decided = 0;      // the strings that end before this position hold nothing to redact
+  std::size_t escape_from = 0;  // a backslash at or after this position starts an escape
+  std::size_t no_at_begin = 0;  // [no_at_begin, no_at_end): no '@' before the end of the string
+  std::size_t no_at_end = 0;
+  std::string scratch;  // a decoded string that has escapes
+};
+
+inline bool at(const Scan& c, std::size_t i, u8 ch) noexcept { return i < c.n && c.p[i] == ch; }
+inline bool starts(const Scan& c, std::size_t i, std::string_view w) noexcept {
+  return i <= c.n && c.n - i >= w.size() && std::memcmp(c.p + i, w.data(), w.size()) == 0;
+}
+/// Lower-case `w` at i, any case.
+inline bool starts_ci(const Scan& c, std::size_t i, std::string_view w) noexcept {
+  if (i > c.n || c.n - i < w.size()) return false;
+  for (std::size_t k = 0; k < w.size(); ++k)
+    if (fold(c.p[i + k]) != static_cast<u8>(w[k])) return false;
+  return true;
+}
+
+/// Key word `w` (§4.2) at s, as an identifier component. The end is the detectors' test: letters are never
+/// escaped, and where the decoded string has a non-letter or ends, the canonical text has that byte, the '\' of
+/// its escape or the closing quote, all non-letters. The start is relaxed: the byte before may be the last
+/// byte of an escape (`\n`, `\u001f`), so a backslash 2 to 6 bytes back also counts; any upper-case first
+/// letter counts (the detectors want lower before it).
+inline bool keyword(const Scan& c, std::size_t b, std::size_t back, std::string_view w) noexcept {
+  if (b < back) return false;
+  const std::size_t s = b - back;
+  if (!starts_ci(c, s, w)) return false;
+  const u8* p = c.p;
+  bool start = s == 0 || !alnum(p[s - 1]) || upper(p[s]) || (s >= 3 && starts_ci(c, s - 3, "api"));
+  for (std::size_t k = 2; !start && k <= 6 && k <= s; ++k) start = p[s - k] == '\\';
+  if (!start) return false;
+  const std::size_t e = s + w.size(), n = c.n;
+  if (e < n && (p[e] == 's' || p[e] == 'S')) {  // plural
+    const std::size_t f = e + 1;
+    if (f == n || !alpha(p[f]) || (lower(p[f - 1]) && upper(p[f]))) return true;
+  }
+  return e == n || !alpha(p[e]) || (lower(p[e - 1]) && upper(p[e]));
+}
+
+/// After "://" at a - 3: the URL detectors need an '@' in the user-info run (which never holds a quote) or
+/// the Slack webhook host.
+inline bool url_trigger(Scan& c, std::size_t a) noexcept {
+  if (starts(c, a, "hooks.")) return true;
+  if (a >= c.no_at_begin && a < c.no_at_end) return false;
+  std::size_t j = a;
+  for (; j < c.n && c.p[j] != '"'; ++j)
+    if (c.p[j] == '@') return true;
+  c.no_at_begin = a;
+  c.no_at_end = j;
+  return false;
+}
+
+/// Whether a trigger (docs/privacy.md §4.5) starts at or around hit position i.
+inline bool trigger(Scan& c, std::size_t i) noexcept {
+  const u8* p = c.p;
+  switch (p[i]) {
+    case 'A':  // AKIA ASIA AGPA AIDA AROA ANPA ANVA AIPA AIza
+      if (i + 3 < c.n && fold(p[i + 3]) == 'a') return true;
+      break;
+    case 'g':  // gh?_ github_pat_ gl...-
+      if (at(c, i + 3, '_') || at(c, i + 6, '_')) return true;
+      if (at(c, i + 1, 'l'))
+        for (std::size_t k = 4; k <= 7; ++k)
+          if (at(c, i + k, '-')) return true;
+      break;
+    case 'k':  // sk_ rk_ sk-
+      if (at(c, i + 1, '_') || at(c, i + 1, '-')) return true;
+      break;
+    case 'w':  // whsec_
+      if (at(c, i + 5, '_')) return true;
+      break;
+    case '-':
+      if (starts(c, i, "-----BEGIN ")) return true;
+      break;
+    case 'x':  // xox
+      if (at(c, i + 2, 'x')) return true;
+      break;
+    case 'y':  // eyJ
+      if (at(c, i + 1, 'J')) return true;
+      break;
+    case ':':
+      if (at(c, i + 1, '/') && at(c, i + 2, '/')) return url_trigger(c, i + 3);
+      break;
+    default:
+      break;
+  }
+  const u8 f1 = i + 1 < c.n ? fold(p[i + 1]) : 0;
+  switch (fold(p[i])) {
+    case 'k': return f1 == 'e' && keyword(c, i, 0, "key");
+    case 'o': return f1 == 'k' && keyword(c, i, 1, "token");
+    case 'c': return f1 == 'r' && (keyword(c, i, 0, "credential") || keyword(c, i, 2, "secret"));
+    case 's': return f1 == 'w' && (keyword(c, i, 3, "password") || keyword(c, i, 3, "passwd"));
+    case 'p': return f1 == 'w' && keyword(c, i, 0, "pwd");
+    case 'b': return f1 == 'e' && keyword(c, i, 0, "bearer");
+    case 'a': return f1 == 'u' && (keyword(c, i, 0, "authorization") || keyword(c, i, 0, "auth"));
+    default: return false;
+  }
+}
+
+/// A backslash at i: false for the escapes JCS writes (and for the second '\' of "\\"), true for any other
+/// (`\/`, `\u0041`), which could hide a trigger from stage 1.
+inline bool odd_escape(Scan& c, std::size_t i) noexcept {
+  if (i < c.escape_from) return false;
+  if (i + 1 >= c.n) return true;
+  switch (c.p[i + 1]) {
+    case '"': case '\\': case 'b': case 'f': case 'n': case 'r': case 't':
+      c.escape_from = i + 2;
+      return false;
+    case 'u':
+      if (i + 5 < c.n && c.p[i + 2] == '0' && c.p[i + 3] == '0' && (c.p[i + 4] == '0' || c.p[i + 4] == '1') &&
+          hex(c.p[i + 5]) >= 0) {
+        c.escape_from = i + 6;
+        return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+/// The decoded string of the escaped bytes `s`; false for an escape other than those JCS writes.
+inline bool decode(std::string_view s, std::string& out) {
+  out.clear();
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (++i == s.size()) return false;
+    switch (s[i]) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case 'b': out.push_back('\b'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'n': out.push_back('\n'); break;
+      case 'r': out.push_back('\r'); break;
+      case 't': out.push_back('\t'); break;
+      case 'u': {
+        if (s.size() - i < 5) return false;
+        int v = 0;
+        for (std::size_t k = 1; k <= 4; ++k) {
+          const int h = hex(static_cast<u8>(s[i + k]));
+          if (h < 0) return false;
+          v = v << 4 | h;
+        }
+        if (v >= 0x20) return false;
+        out.push_back(static_cast<char>(v));
+        i += 4;
+        break;
+      }
+      default: return false;
+    }
+  }
+  return true;
+}
+
+/// Stage 2 for the string that holds position k: what guard_may_redact(json) asks of it (the prefilter, and for
+/// a member name with a string value is_secret_name). True also when the bytes around k are not JSON.
+inline bool string_may_redact(Scan& c, std::size_t k) {
+  if (k < c.decided) return false;  // inside the string decided last
+  const u8* p = c.p;
+  const std::size_t n = c.n;
+  // The opening quote: the last quote before k that follows an even number of backslashes.
+  std::size_t open = k;
+  for (;;) {
+    while (open > 0 && p[open - 1] != '"') --open;
+    if (open == 0) return true;
+    --open;
+    std::size_t bs = 0;
+    while (bs < open && p[open - 1 - bs] == '\\') ++bs;
+    if (bs % 2 == 0) break;
+  }
+  std::size_t close = open + 1;
+  bool escaped = false;
+  while (close < n && p[close] != '"') {
+    if (p[close] == '\\') {
+      escaped = true;
+      ++close;
+    }
+    ++close;
+  }
+  if (close >= n || close < k) return true;
+  std::string_view s(reinterpret_cast<const char*>(p + open + 1), close - open - 1);
+  if (escaped) {
+    if (!decode(s, c.scratch)) return true;
+    s = c.scratch;
+  }
+  if (detect::may_contain_secret(s)) return true;
+  std::size_t m = close + 1;
+  while (m < n && json_ws(p[m])) ++m;
+  if (m < n && p[m] == ':') {  // a member name
+    for (++m; m < n && json_ws(p[m]);) ++m;
+    if (m < n && p[m] == '"' && detect::is_secret_name(s)) return true;
+  }
+  c.decided = close + 1;
+  return false;
+}
+
+inline bool hit(Scan& c, std::size_t i) {
+  if (c.p[i] == '\\') return odd_escape(c, i);
+  return trigger(c, i) && string_may_redact(c, i);
+}
+
+#if defined(__SSE2__)
+/// Stage 1: bit k set when a trigger pair starts at q[k] (reads q[0..21]).
+inline unsigned hits16(const u8* q) noexcept {
+  auto load = [](const u8* x) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(x)); };
+  auto eq = [](__m128i v, char ch) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(ch)); };
+  auto both = [](__m128i a, __m128i b) { return _mm_and_si128(a, b); };
+  auto either = [](__m128i a, __m128i b) { return _mm_or_si128(a, b); };
+  const __m128i v0 = load(q), v1 = load(q + 1), v2 = load(q + 2), v3 = load(q + 3), v5 = load(q + 5),
+                v6 = load(q + 6);
+  const __m128i lc = _mm_set1_epi8(0x20);
+  const __m128i f0 = either(v0, lc), f1 = either(v1, lc), f3 = either(v3, lc);
+  const __m128i dash1 = eq(v1, '-'), k0 = eq(f0, 'k'), e1 = eq(f1, 'e');
+  __m128i m = both(eq(v0, 'A'), eq(f3, 'a'));
+  m = either(m, both(eq(v0, 'g'), either(either(eq(v3, '_'), eq(v6, '_')), eq(v1, 'l'))));
+  m = either(m, both(k0, either(eq(v1, '_'), dash1)));
+  m = either(m, both(eq(v0, 'w'), eq(v5, '_')));
+  m = either(m, both(eq(v0, '-'), dash1));
+  m = either(m, both(eq(v0, 'x'), eq(v2, 'x')));
+  m = either(m, both(eq(v0, 'y'), eq(v1, 'J')));
+  m = either(m, both(eq(v0, ':'), eq(v1, '/')));
+  m = either(m, eq(v0, '\\'));
+  m = either(m, both(k0, e1));                                            // key
+  m = either(m, both(eq(f0, 'o'), eq(f1, 'k')));                          // token
+  m = either(m, both(eq(f0, 'c'), eq(f1, 'r')));                          // credential, secret
+  m = either(m, both(either(eq(f0, 's'), eq(f0, 'p')), eq(f1, 'w')));     // password, passwd, pwd
+  m = either(m, both(eq(f0, 'b'), e1));                                   // bearer
+  m = either(m, both(eq(f0, 'a'), eq(f1, 'u')));                          // auth, authorization
+  return static_cast<unsigned>(_mm_movemask_epi8(m));
+}
+#endif
+
+inline bool may_redact(Scan& c) {
+  const u8* p = c.p;
+  const std::size_t n = c.n;
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  for (; n - i >= 22; i += 16)
+    for (unsigned m = hits16(p + i); m != 0; m &= m - 1)
+      if (hit(c, i + static_cast<std::size_t>(__builtin_ctz(m)))) return true;
+  if (i < n) {  // the last bytes, zero-padded: a zero byte is in no trigger pair
+    alignas(16) u8 buf[48] = {};
+    std::memcpy(buf, p + i, n - i);
+    for (std::size_t b = 0; b < n - i; b += 16)
+      for (unsigned m = hits16(buf + b); m != 0; m &= m - 1) {
+        const std::size_t k = i + b + static_cast<std::size_t>(__builtin_ctz(m));
+        if (k < n && hit(c, k)) return true;
+      }
+  }
+#else
+  for (; i < n; ++i) {
+    switch (p[i]) {
+      case 'A': case 'g': case 'k': case 'K': case 'w': case '-': case 'x': case 'y': case ':': case '\\':
+      case 'o': case 'O': case 'c': case 'C': case 's': case 'S': case 'p': case 'P': case 'b': case 'B':
+      case 'a':
+        if (hit(c, i)) return true;
+        break;
+      default:
+        break;
+    }
+  }
+#endif
+  return false;
+}
+
+}  // namespace canon
+
+}  // namespace guard_impl
+
+FA_INLINE bool guard_may_redact_canonical(std::string_view canonical_json, const GuardOptions& options) noexcept {
+  if (!options.enabled || (options.detectors & detect::kSecretDetectors) == 0) return false;
+  try {
+    guard_impl::canon::Scan c;
+    c.p = reinterpret_cast<const unsigned char*>(canonical_json.data());
+    c.n = canonical_json.size();
+    return guard_impl::canon::may_redact(c);
+  } catch (...) {
+    return true;  // out of memory for a decoded string: let the full guard decide
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,15 @@ std::size_t guard_redact(GenerationEvent& event, const GuardOptions& options);
 /// (detect::may_contain_secret) and never copies. Fast path of AuditLogger::log.
 bool guard_may_redact(const nlohmann::json& event, const GuardOptions& options) noexcept;
 bool guard_may_redact(const GenerationEvent& event, const GuardOptions& options) noexcept;
+
+/// The same prefilter over the canonical JSON form of an event (jcs::append, RFC 8785: the bytes AuditLogger
+/// logs), in one pass: false guarantees that guard_redact(event, options) would change nothing for the event
+/// whose canonical form `canonical_json` is; on canonical input the answer equals guard_may_redact(event,
+/// options). Any JSON text may be given (whitespace, any escape): an escape that JCS never writes (`\/`,
+/// `\u0041`) answers true. For bytes that are not JSON the answer is unspecified, but the call is safe and
+/// linear. No allocation unless a string holding a trigger has escapes. docs/privacy.md §4.5 gives the
+/// argument. Fast path of AuditLogger::log(const nlohmann::json&).
+bool guard_may_redact_canonical(std::string_view canonical_json, const GuardOptions& options = {}) noexcept;
 
 }  // namespace fooocus_audit
 
