@@ -316,6 +316,19 @@ TEST_CASE("logger: files are created 0600 and the directory holds LOCK") {
   auto lg2 = must_open(opts2);
   REQUIRE(lg2->close().ok());
   CHECK(file_mode(fa_test::segments(dir2).front().path) == (0640 & ~mask));
+
+  // Modes that let group or others write, that deny the owner, or that carry special bits are refused.
+  for (mode_t bad : {mode_t{0660}, mode_t{0666}, mode_t{0602}, mode_t{0400}, mode_t{0200}, mode_t{0700},
+                     mode_t{04600}, mode_t{01600}}) {
+    auto o = fa_test::options_for(tmp / "log3");
+    o.file_mode = bad;
+    auto r = AuditLogger::open(o);
+    INFO(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::invalid_argument);
+    CHECK(r.status().message().find("file_mode") != std::string::npos);
+  }
+  CHECK_FALSE(fa_test::file_exists(tmp / "log3"));  // refused before anything is created
 }
 
 TEST_CASE("logger: a second writer is refused with Code::locked until the first closes") {

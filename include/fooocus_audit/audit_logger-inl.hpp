@@ -26,12 +26,14 @@ namespace fooocus_audit {
 
 namespace logger_impl {
 
-// The secret guard (docs/privacy.md §4) for either kind of event: a redacted copy in `guarded` only when the
-// prefilter sees a trigger and something was redacted; the copy must still validate.
+// The secret guard (docs/privacy.md §4) for either kind of event: a redacted copy in `guarded` only when
+// something was redacted; the copy must still validate. Called once guard_may_redact_canonical has said yes
+// (§4.5: then guard_may_redact says yes too) or when the event has no canonical form, so it does not run the
+// prefilter again.
 template <typename Event>
 Status apply_guard(const Event& event, const GuardOptions& options, std::optional<Event>& guarded,
                    std::size_t& redacted) {
-  if (!guard_may_redact(event, options)) return Status::OK();
+  if (!options.enabled || (options.detectors & detect::kSecretDetectors) == 0) return Status::OK();
   guarded.emplace(event);
   redacted = guard_redact(*guarded, options);
   if (redacted == 0) {
@@ -49,6 +51,11 @@ Status apply_guard(const Event& event, const GuardOptions& options, std::optiona
 constexpr std::size_t kRecordOverhead = 200;
 // The writer passes sealed lines to write(2) in chunks of about this size.
 constexpr std::size_t kWriteChunk = 1u << 20;
+// The writer is woken when the queue reaches kWakeBatch records (or the queue capacity, if smaller), or when
+// the first record has waited kGatherDelay; flush(), close() and a full queue wake it at once. A producer that
+// is slower than the writer thus costs one wake-up per batch, not one futex wake and one write(2) per event.
+constexpr std::size_t kWakeBatch = 64;
+constexpr std::chrono::microseconds kGatherDelay{1000};
 
 inline std::int64_t realtime_micros() noexcept {
   timespec ts{};
@@ -236,6 +243,11 @@ FA_INLINE Result<std::unique_ptr<AuditLogger>> AuditLogger::open(LoggerOptions o
   if (options.max_segment_bytes < 4096) return bad("LoggerOptions.max_segment_bytes must be at least 4096");
   if (options.group_commit_interval.count() < 0) return bad("LoggerOptions.group_commit_interval is negative");
   if (options.max_segment_age.count() <= 0) return bad("LoggerOptions.max_segment_age must be positive");
+  // The writer needs to read and write its files; nobody else may write them (or get setuid/sticky bits).
+  if ((options.file_mode & 0600) != 0600 || (options.file_mode & ~mode_t{0644}) != 0)
+    return bad(fmt::format("LoggerOptions.file_mode {:04o}: must be 0600, 0640 or 0644 (owner read-write; group and "
+                           "others at most read)",
+                           static_cast<unsigned>(options.file_mode)));
 
   std::unique_ptr<AuditLogger> lg(new AuditLogger(std::move(options)));
   if (lg->options_.monitor) lg->options_.monitor->reset();  // one writer session, as Monitor::replay assumes
@@ -757,17 +769,32 @@ FA_INLINE Anchor AuditLogger::sealed_head() const { return Anchor{log_id_, next_
 FA_INLINE Status AuditLogger::log(const nlohmann::json& event_in) {
   // The event schema (docs/events.md): object, event_type per §4 and not log.*, known types' members.
   if (Status s = events::validate_event(event_in); !s) return s;
-  // The secret guard (docs/privacy.md §4): a copy only when the prefilter sees a trigger.
+  // The secret guard (docs/privacy.md §4.5): its prefilter runs over the canonical bytes, which are needed
+  // anyway; only when it fires (or the event has no canonical form) the guard as before: a copy, redaction,
+  // the copy serialized instead.
+  std::string bytes(record::kRecordHeadOpen);
+  bool canonical = true;
+  try {
+    jcs::append(bytes, event_in);
+  } catch (const jcs::Error&) {
+    canonical = false;
+  }
   std::optional<nlohmann::json> guarded;
   std::size_t redacted = 0;
-  if (Status s = logger_impl::apply_guard(event_in, options_.secret_guard, guarded, redacted); !s) return s;
-  const nlohmann::json& event = guarded ? *guarded : event_in;
-  std::string bytes(record::kRecordHeadOpen);
-  try {
-    jcs::append(bytes, event);
-  } catch (const jcs::Error& e) {
-    return {Code::invalid_argument, e.what()};
+  if (!canonical ||
+      guard_may_redact_canonical(std::string_view(bytes).substr(record::kRecordHeadOpen.size()),
+                                 options_.secret_guard)) {
+    if (Status s = logger_impl::apply_guard(event_in, options_.secret_guard, guarded, redacted); !s) return s;
+    if (guarded || !canonical) {
+      bytes.resize(record::kRecordHeadOpen.size());
+      try {
+        jcs::append(bytes, guarded ? *guarded : event_in);
+      } catch (const jcs::Error& e) {
+        return {Code::invalid_argument, e.what()};
+      }
+    }
   }
+  const nlohmann::json& event = guarded ? *guarded : event_in;
   if (logger_impl::nests_deeper_than(event, logger_impl::kMaxEventDepth))
     return {Code::invalid_argument, fmt::format("event nests deeper than {} levels (its record adds one more)",
                                                 logger_impl::kMaxEventDepth)};
@@ -784,18 +811,32 @@ FA_INLINE Status AuditLogger::log(const nlohmann::json& event_in) {
 FA_INLINE Status AuditLogger::log(const GenerationEvent& event_in) {
   // The same schema without a JSON tree: request_id and the few formatted members of image_generation.
   if (Status s = events::validate_event(event_in); !s) return s;
-  std::optional<GenerationEvent> guarded;  // the secret guard, as in log(json)
-  std::size_t redacted = 0;
-  if (Status s = logger_impl::apply_guard(event_in, options_.secret_guard, guarded, redacted); !s) return s;
-  const GenerationEvent& event = guarded ? *guarded : event_in;
   std::string bytes;
   bytes.reserve(1536);
   bytes.append(record::kRecordHeadOpen);
+  bool canonical = true;
   try {
-    event.append_canonical(bytes);
-  } catch (const jcs::Error& e) {
-    return {Code::invalid_argument, e.what()};
+    event_in.append_canonical(bytes);
+  } catch (const jcs::Error&) {
+    canonical = false;
   }
+  // The secret guard as in log(json): every string that guard_redact(GenerationEvent) scans is in the bytes.
+  std::optional<GenerationEvent> guarded;
+  std::size_t redacted = 0;
+  if (!canonical ||
+      guard_may_redact_canonical(std::string_view(bytes).substr(record::kRecordHeadOpen.size()),
+                                 options_.secret_guard)) {
+    if (Status s = logger_impl::apply_guard(event_in, options_.secret_guard, guarded, redacted); !s) return s;
+    if (guarded || !canonical) {
+      bytes.resize(record::kRecordHeadOpen.size());
+      try {
+        (guarded ? *guarded : event_in).append_canonical(bytes);
+      } catch (const jcs::Error& e) {
+        return {Code::invalid_argument, e.what()};
+      }
+    }
+  }
+  const GenerationEvent& event = guarded ? *guarded : event_in;
   const std::size_t event_bytes = bytes.size() - record::kRecordHeadOpen.size();
   MonitorInput watched = options_.monitor ? options_.monitor->extract(event) : MonitorInput();
   Status st = enqueue(std::move(bytes), event_bytes, std::move(watched));
@@ -832,11 +873,16 @@ FA_INLINE Status AuditLogger::enqueue(std::string&& head_with_event, std::size_t
       writer_cv_.notify_one();
       return {Code::dropped, "queue full: event dropped (a log.gap record will count it)"};
     }
+    writer_cv_.notify_one();  // the queue is full: the writer must not wait out its gather delay
     space_cv_.wait(lk);
   }
+  const bool first = queue_.empty();
   queue_.push_back(std::move(record));
   ++accepted_;
-  if (queue_.size() == 1) writer_cv_.notify_one();
+  if (first) queue_since_ = std::chrono::steady_clock::now();
+  // An idle writer hears of the first record (it then waits kGatherDelay for more); a waiting one of a batch.
+  if ((first && writer_idle_) || queue_.size() == std::min(logger_impl::kWakeBatch, options_.queue_capacity))
+    writer_cv_.notify_one();
   return {};
 }
 
@@ -962,21 +1008,31 @@ FA_INLINE void AuditLogger::run() {
         if (fatal) return false;
         const auto now = clock::now();
         if (failing) return now >= retry_at;
-        if (!queue_.empty() || dropped_pending_ > 0) return true;
+        if (dropped_pending_ > 0) return true;
+        if (!queue_.empty() && (queue_.size() >= std::min(logger_impl::kWakeBatch, options_.queue_capacity) ||
+                                now >= queue_since_ + logger_impl::kGatherDelay || flush_target_ > written_))
+          return true;
         if (now >= next_deadline()) return true;
         if (flush_target_ > durable_) return !group || now >= last_sync_ + interval;
         return group && dirty_ && now >= last_sync_ + interval;
       };
       while (!has_work()) {
-        if (failing && !fatal)
+        writer_idle_ = queue_.empty();
+        if (failing && !fatal) {
           writer_cv_.wait_until(lk, retry_at);
-        else if (!fatal && group && (dirty_ || flush_target_ > durable_))
+        } else if (!fatal && !queue_.empty()) {  // gathering: until the batch fills or the first record's delay ends
+          auto until = std::min(queue_since_ + logger_impl::kGatherDelay, next_deadline());
+          if (group && (dirty_ || flush_target_ > durable_)) until = std::min(until, last_sync_ + interval);
+          writer_cv_.wait_until(lk, until);
+        } else if (!fatal && group && (dirty_ || flush_target_ > durable_)) {
           writer_cv_.wait_until(lk, std::min(last_sync_ + interval, next_deadline()));
-        else if (!fatal && next_deadline() != clock::time_point::max())
+        } else if (!fatal && next_deadline() != clock::time_point::max()) {
           writer_cv_.wait_until(lk, next_deadline());
-        else
+        } else {
           writer_cv_.wait(lk);
+        }
       }
+      writer_idle_ = false;
       batch.swap(queue_);
       gap = dropped_pending_;
       dropped_pending_ = 0;

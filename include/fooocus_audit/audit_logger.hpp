@@ -55,7 +55,7 @@ struct LoggerOptions {
   std::uint64_t max_segment_bytes = 64ull << 20;
   std::chrono::seconds max_segment_age{3600};
   std::size_t max_event_bytes = 1u << 20;  ///< canonical event size limit (at most 16 MiB - 1 KiB)
-  mode_t file_mode = 0600;
+  mode_t file_mode = 0600;  ///< segments and lock file: 0600, 0640 or 0644 (open() refuses any other mode)
   /// Called from the writer thread when a write or sync fails (and again when it recovers, with ok),
   /// before flush() and log() report that change; also when a checkpoint cannot be signed or appended to
   /// the anchor file (logging goes on). It must not call back into the logger.
@@ -257,6 +257,8 @@ class AuditLogger {
   Status error_;        // current write error (retried) ...
   bool fatal_ = false;  // ... or a sync error (not retried: durability unknown)
   bool stop_ = false, closed_ = false;
+  bool writer_idle_ = false;                            // the writer waits with an empty queue
+  std::chrono::steady_clock::time_point queue_since_{};  // when the oldest queued record was accepted
   std::thread writer_;
   std::mutex close_mu_;   // serializes close()
   std::mutex anchor_mu_;  // serializes anchor saves; taken before mu_
