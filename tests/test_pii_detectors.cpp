@@ -987,3 +987,58 @@ TEST_CASE("pii throughput on Fooocus-style prompts", "[.][pii-bench]") {
                         << " matches: " << static_cast<double>(bytes) / s / 1e6 << " MB/s");
   }
 }
+
+TEST_CASE("pii findings do not depend on where the scanner's 16-byte blocks fall", "[pii]") {
+  // The scanner skips to digits and triggers 16 bytes at a time (a byte loop for the tail) and finds the
+  // patient-id context words in 16-byte blocks. Every text below, at every offset 0..90 and followed by 0..40
+  // bytes, must give the same findings shifted by the offset.
+  const std::vector<std::string> texts{
+      "mail j.smith@agency.fr now",
+      "call +44 20 7946 0958 or (555) 123-4567",
+      "card 4111 1111 1111 1111 and 4012888888881881",
+      "IBAN DE89 3704 0044 0532 0130 00, GB82WEST12345698765432",
+      "hosts 192.168.10.1 and 2001:db8::8a2e:370:7334 and fe80::1",
+      "btc 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2 eth 0x52908400098527886E0F7030069857D2E4169EE7",
+      "ssn 123-45-6789, DOB 1990-04-23, born 23 April 1990",
+      "MRN 12345678; Patient ID: A12345-77; medical record # 998877",
+      "juggernautXL_v8Rundiffusion sd_xl_refiner_1.0_0.9vae 4111111111111111 dpmpp_2m_sde_gpu",
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa4111111111111111 x4012888888881881yyyyyyyyyyyyyyyyyyyyyyyyy",
+      "phone 07700 900123, 0049 30 1234567, (masterpiece:1.2), <lora:pixel-art-xl-v1.1:0.7>"};
+  auto sorted = [](std::vector<Match> m) {
+    std::sort(m.begin(), m.end(), [](const Match& a, const Match& b) {
+      return a.begin != b.begin ? a.begin < b.begin : a.detector < b.detector;
+    });
+    return m;
+  };
+  std::size_t total = 0;
+  for (const std::string& t : texts) {
+    const std::vector<Match> base = sorted(scan(t));
+    total += base.size();
+    INFO("text: " << t);
+    for (std::size_t pad = 0; pad <= 90; ++pad)
+      for (std::size_t tail : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{17}, std::size_t{40}}) {
+        const std::string text = std::string(pad, ' ') + t + std::string(tail, ' ');
+        const std::vector<Match> m = sorted(scan(text));
+        INFO("offset " << pad << ", " << tail << " bytes after");
+        REQUIRE(m.size() == base.size());
+        for (std::size_t k = 0; k < m.size(); ++k) {
+          CHECK(m[k].detector == base[k].detector);
+          CHECK(m[k].begin == base[k].begin + pad);
+          CHECK(m[k].end == base[k].end + pad);
+        }
+      }
+  }
+  CHECK(total >= 20);  // the texts do hold findings of most detectors
+}
+
+TEST_CASE("pii patient id: context words in any case, and none without them", "[pii]") {
+  // The scanner skips the patient-id search in texts without "mrn", "pat" or "rec" in any case.
+  CHECK(found("MRN 12345678", Detector::patient_id) == std::vector<std::string>{"12345678"});
+  CHECK(found("mrn: 998-877", Detector::patient_id) == std::vector<std::string>{"998-877"});
+  CHECK(found("PATIENT ID A12345", Detector::patient_id) == std::vector<std::string>{"A12345"});
+  CHECK(found("Medical Record # 554433", Detector::patient_id) == std::vector<std::string>{"554433"});
+  CHECK(found("medical RECORDS number is 123456", Detector::patient_id) == std::vector<std::string>{"123456"});
+  CHECK(found("ID 12345678", Detector::patient_id).empty());
+  CHECK(found("number 12345678 and id A12345", Detector::patient_id).empty());
+  CHECK(found("mr n 12345678", Detector::patient_id).empty());
+}

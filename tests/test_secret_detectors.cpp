@@ -667,3 +667,47 @@ TEST_CASE("secret detectors: randomized texts never find what the prefilter rule
   }
   CHECK(found_texts > 100);  // the generator does reach the detectors
 }
+
+TEST_CASE("secret detectors: findings do not depend on where the 16- and 64-byte blocks of the walk fall",
+          "[secrets]") {
+  // The walk builds its masks 16 bytes at a time, with each byte's neighbours (the first lane, the last lane
+  // of a text of 33+ bytes and texts under 33 bytes each take their own path), and looks 15 bytes into the
+  // next 64-byte block for runs of 16 value bytes. Every secret, at every offset 0..80 and followed by 0..40
+  // bytes, must give the same findings shifted by the offset, and the prefilter must say true.
+  const std::vector<std::string> secrets{aws_key("AKIA"),
+                                        google_key(),
+                                        github_token("p"),
+                                        gitlab_token("glpat-"),
+                                        slack_token('b'),
+                                        openai_key(false),
+                                        anthropic_key(),
+                                        stripe_key("sk_live_"),
+                                        stripe_key("whsec_"),
+                                        jwt(),
+                                        pem("RSA PRIVATE KEY", 1),
+                                        "https://admin:" + rnd_mixed(kBase62, 12) + "@db.example.com",
+                                        "password=" + rnd_mixed(kBase62, 10),
+                                        "api_key: " + rnd_mixed(kBase62, 32),
+                                        "Authorization: Bearer " + rnd_mixed(kBase62, 40)};
+  for (const std::string& secret : secrets) {
+    std::vector<d::Match> base;
+    d::scan_secrets(secret, d::kSecretDetectors, base);
+    INFO("secret: " << secret);
+    REQUIRE(!base.empty());
+    for (std::size_t pad = 0; pad <= 80; ++pad)
+      for (std::size_t tail : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{17},
+                               std::size_t{40}}) {
+        const std::string text = std::string(pad, ' ') + secret + std::string(tail, ' ');
+        std::vector<d::Match> m;
+        d::scan_secrets(text, d::kSecretDetectors, m);
+        INFO("offset " << pad << ", " << tail << " bytes after");
+        REQUIRE(m.size() == base.size());
+        for (std::size_t k = 0; k < m.size(); ++k) {
+          CHECK(m[k].detector == base[k].detector);
+          CHECK(m[k].begin == base[k].begin + pad);
+          CHECK(m[k].end == base[k].end + pad);
+        }
+        CHECK(d::may_contain_secret(text));
+      }
+  }
+}

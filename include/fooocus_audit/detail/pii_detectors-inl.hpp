@@ -162,8 +162,9 @@ inline int iban_length(unsigned char a, unsigned char b) noexcept {
 /// ISO 13616 mod-97 over the rearranged IBAN (letters A=10 ... Z=35, case-insensitive).
 inline bool iban_mod97_ok(const char* s, int len) noexcept {
   int r = 0;
-  for (int k = 0; k < len; ++k) {
-    const unsigned char c = static_cast<unsigned char>(s[(k + 4) % len]);
+  for (int q = 0; q < len; ++q) {
+    const int k = q + 4 < len ? q + 4 : q + 4 - len;  // characters 4.. first, then 0..3 (no division)
+    const unsigned char c = static_cast<unsigned char>(s[k]);
     if (is_digit(c))
       r = (r * 10 + (c - '0')) % 97;
     else
@@ -436,6 +437,7 @@ class Scanner {
   // no numeric detector starts inside a checksum-validated match (card, IBAN, crypto address).
   std::size_t strong_end_ = 0, phone_end_ = 0, ssn_end_ = 0, ip_end_ = 0, dob_end_ = 0, email_end_ = 0,
               pid_end_ = 0;
+  int patient_words_ = -1;  // patient_words(): -1 until the first patient-id candidate asks
 
   bool on(Detector d) const noexcept { return (en_ & mask_of(d)) != 0; }
   unsigned char at(std::size_t i) const noexcept { return i < n_ ? p_[i] : 0; }
@@ -1124,6 +1126,37 @@ class Scanner {
 
   // ---- patient identifiers ----
 
+  /// Every context try_patient accepts holds "mrn", "patient" or "record" (any case): false when the text has
+  /// none of "mrn", "pat", "rec" (any case), found once per scan, 16 positions at a time.
+  bool patient_words() noexcept {
+    if (patient_words_ < 0) patient_words_ = find_patient_trigram() ? 1 : 0;
+    return patient_words_ != 0;
+  }
+  bool find_patient_trigram() const noexcept {
+    std::size_t q = 0;
+#if defined(__SSE2__)
+    const __m128i fold = _mm_set1_epi8(0x20);
+    auto eq = [](__m128i x, char ch) { return _mm_cmpeq_epi8(x, _mm_set1_epi8(ch)); };
+    for (; n_ - q >= 18; q += 16) {
+      const __m128i a = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + q)), fold);
+      const __m128i b = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + q + 1)), fold);
+      const __m128i c = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + q + 2)), fold);
+      const __m128i hit = _mm_or_si128(
+          _mm_and_si128(_mm_and_si128(eq(a, 'm'), eq(b, 'r')), eq(c, 'n')),
+          _mm_or_si128(_mm_and_si128(_mm_and_si128(eq(a, 'p'), eq(b, 'a')), eq(c, 't')),
+                       _mm_and_si128(_mm_and_si128(eq(a, 'r'), eq(b, 'e')), eq(c, 'c'))));
+      if (_mm_movemask_epi8(hit) != 0) return true;
+    }
+#endif
+    for (; q + 3 <= n_; ++q) {
+      const unsigned char a = p_[q] | 0x20, b = p_[q + 1] | 0x20, c = p_[q + 2] | 0x20;
+      if ((a == 'm' && b == 'r' && c == 'n') || (a == 'p' && b == 'a' && c == 't') ||
+          (a == 'r' && b == 'e' && c == 'c'))
+        return true;
+    }
+    return false;
+  }
+
   /// The alphabetic word ending at e (at most 12 letters, a whole word); sets *b. False if none.
   bool word_ending_at(std::size_t e, std::size_t* b) const noexcept {
     std::size_t k = e;
@@ -1137,6 +1170,7 @@ class Scanner {
   /// "MRN", "patient id|identifier|number|no|num|nr|#" or "medical record[s] [number|no|num|nr|#]", then up
   /// to 4 of " :#=.-" and an optional "is".
   void try_patient(std::size_t i) {
+    if (!patient_words()) return;
     // The identifier around the run.
     std::size_t t = i;
     while (t > 0 && i - t <= 20 && (is_alnum(p_[t - 1]) || p_[t - 1] == '-')) --t;

@@ -126,11 +126,17 @@ inline std::size_t run_end(const std::uint8_t* p, std::size_t n, std::size_t i, 
   while (i < n && has(p[i], f)) ++i;
   return i;
 }
-/// Number of classes among lower, upper, digit present in [b, e).
-inline int class_count(const std::uint8_t* p, std::size_t b, std::size_t e) noexcept {
+/// At least two of the classes lower, upper, digit occur in [b, e); stops as soon as two are seen (checked
+/// every 8 bytes).
+inline bool two_classes(const std::uint8_t* p, std::size_t b, std::size_t e) noexcept {
   std::uint8_t seen = 0;
-  for (std::size_t i = b; i < e; ++i) seen |= kChars.v[p[i]] & kAlnum;
-  return ((seen & kLo) != 0) + ((seen & kUp) != 0) + ((seen & kDi) != 0);
+  for (std::size_t i = b; i < e;) {
+    const std::size_t stop = e - i > 8 ? i + 8 : e;
+    for (; i < stop; ++i) seen |= kChars.v[p[i]];
+    seen &= kAlnum;
+    if ((seen & (seen - 1)) != 0) return true;  // two of the three bits
+  }
+  return false;
 }
 /// c * log2(c) for c < 256, computed once.
 inline const float* clogc_table() noexcept {
@@ -312,7 +318,7 @@ bool gitlab(Ctx& c, std::size_t s) {
   while (e + 1 < c.n && p[e] == '.' && is_alnum(p[e + 1])) e = run_end(p, c.n, e + 1, kAlnum | kB64Url);
   c.cover(Detector::gitlab_token, e);
   while (e > body && (p[e - 1] == '-' || p[e - 1] == '_')) --e;
-  if (e - body < 20 || class_count(p, body, e) < 2) return false;
+  if (e - body < 20 || !two_classes(p, body, e)) return false;
   c.emit(Detector::gitlab_token, s, e, 0.9f);
   return false;
 }
@@ -368,7 +374,7 @@ bool sk_dash(Ctx& c, std::size_t s) {  // sk-  (OpenAI-style, and sk-ant- Anthro
     const std::size_t body = i + 3;
     std::size_t e = run_end(p, n, body, kAlnum | kB64Url);
     c.cover(Detector::anthropic_key, e);
-    if (e - body < 32 || class_count(p, body, e) < 2) return false;
+    if (e - body < 32 || !two_classes(p, body, e)) return false;
     const bool exact = e - body == 95 && p[e - 1] == 'A' && p[e - 2] == 'A';
     c.emit(Detector::anthropic_key, s, e, exact ? 1.0f : 0.9f);
     return false;
@@ -378,7 +384,7 @@ bool sk_dash(Ctx& c, std::size_t s) {  // sk-  (OpenAI-style, and sk-ant- Anthro
   std::size_t e = run_end(p, n, body, kAlnum | kB64Url);
   c.cover(Detector::openai_key, e);
   while (e > body && (p[e - 1] == '-' || p[e - 1] == '_')) --e;
-  if (e - body < 20 || class_count(p, body, e) < 2) return false;
+  if (e - body < 20 || !two_classes(p, body, e)) return false;
   const std::string_view b(reinterpret_cast<const char*>(p + body), e - body);
   float conf = 0.6f;
   if (b.find("T3BlbkFJ") != std::string_view::npos) conf = 1.0f;
@@ -397,7 +403,7 @@ bool stripe(Ctx& c, std::size_t s) {  // sk_live_ sk_test_ rk_live_ rk_test_
   const std::size_t body = s + 8;
   const std::size_t e = run_end(p, c.n, body, kAlnum);
   c.cover(Detector::stripe_key, e);
-  if (e - body < 16 || class_count(p, body, e) < 2) return false;
+  if (e - body < 16 || !two_classes(p, body, e)) return false;
   if (e < c.n && p[e] == '_') return false;  // part of a longer identifier
   c.emit(Detector::stripe_key, s, e, 0.95f);
   return false;
@@ -412,7 +418,7 @@ bool stripe_whsec(Ctx& c, std::size_t s) {  // whsec_ + 24+ alnum
   const std::size_t body = s + 6;
   const std::size_t e = run_end(p, c.n, body, kAlnum);
   c.cover(Detector::stripe_key, e);
-  if (e - body < 24 || class_count(p, body, e) < 2) return false;
+  if (e - body < 24 || !two_classes(p, body, e)) return false;
   c.emit(Detector::stripe_key, s, e, 0.95f);
   return false;
 }
@@ -695,7 +701,7 @@ bool generic(Ctx& c, std::size_t s) {
   while (ve > vb && (p[ve - 1] == '.' || p[ve - 1] == ':')) --ve;  // sentence end
   const std::size_t len = ve - vb;
   if (len == 0 || len > kMaxGenericValue) return false;
-  if (len >= 16 && class_count(p, vb, ve) >= 2 && entropy(p, vb, ve) >= 3.0) {
+  if (len >= 16 && two_classes(p, vb, ve) && entropy(p, vb, ve) >= 3.0) {
     const std::string_view v(reinterpret_cast<const char*>(p + vb), len);
     const bool pathlike = v.find('/') != std::string_view::npos && v.find('.') != std::string_view::npos;
     if (!pathlike) {
@@ -712,17 +718,44 @@ bool generic(Ctx& c, std::size_t s) {
 // word 13 + plural 1 + tail 64, rounded up.
 constexpr std::size_t kIdentWindow = 96;
 
-inline bool is_ident(std::uint8_t ch) noexcept { return is_alnum(ch) || ch == '_' || ch == '-' || ch == '.'; }
+struct IdentTable {
+  bool v[256];
+};
+constexpr IdentTable make_ident_table() {
+  IdentTable t{};
+  for (int c = 0; c < 256; ++c)
+    t.v[c] = (kChars.v[c] & kAlnum) != 0 || c == '_' || c == '-' || c == '.';
+  return t;
+}
+inline constexpr IdentTable kIdent = make_ident_table();
+inline bool is_ident(std::uint8_t ch) noexcept { return kIdent.v[ch]; }
+
+struct KeywordFirstTable {
+  bool v[256];
+};
+constexpr KeywordFirstTable make_keyword_first_table() {
+  KeywordFirstTable t{};
+  for (char ch : {'a', 'b', 'c', 'k', 'p', 's', 't'}) {
+    t.v[static_cast<unsigned char>(ch)] = true;
+    t.v[static_cast<unsigned char>(ch - 'a' + 'A')] = true;
+  }
+  return t;
+}
+inline constexpr KeywordFirstTable kKeywordFirst = make_keyword_first_table();
 
 template <bool kScan>
 bool keywords_in(Ctx& c, std::size_t b, std::size_t e) {
   const std::uint8_t* p = c.p;
-  for (std::size_t s = b; s < e; ++s)
-    // component_start() in short: a word start, a lower->upper change, or "key" after "api".
-    if (is_keyword_first(p[s]) && (s == 0 || !is_alnum(p[s - 1]) || (is_lower(p[s - 1]) && is_upper(p[s])) ||
-                                   lower(p[s]) == 'k') &&
-        generic<kScan>(c, s) && !kScan)
-      return true;
+  std::uint8_t prev = b == 0 ? 0 : p[b - 1];
+  for (std::size_t s = b; s < e; ++s) {
+    const std::uint8_t ch = p[s];
+    // is_keyword_first() and component_start() in short: a word start, a lower->upper change, or "key" after
+    // "api". Bitwise, so that only the rare candidates take a branch.
+    const std::uint8_t cp = kChars.v[prev], cc = kChars.v[ch];
+    const bool start = ((cp & kAlnum) == 0) | (((cp & kLo) != 0) & ((cc & kUp) != 0)) | ((ch | 0x20) == 'k');
+    prev = ch;
+    if ((kKeywordFirst.v[ch] & start) && generic<kScan>(c, s) && !kScan) return true;
+  }
   return false;
 }
 
@@ -750,7 +783,7 @@ bool value_event(Ctx& c, std::size_t rs, std::size_t re) {
   // The cheap tests first: a path or URL-like run ("AppleWebKit/537.36") is the common case.
   const std::string_view v(reinterpret_cast<const char*>(p + rs), len);
   if (v.find('/') != std::string_view::npos && v.find('.') != std::string_view::npos) return false;
-  if (class_count(p, rs, re) < 2) return false;  // (the entropy test is left to generic(): it costs more)
+  if (!two_classes(p, rs, re)) return false;  // (the entropy test is left to generic(): it costs more)
   // Backwards over what generic() allows between a key word's identifier and a weak-separator value: blanks
   // and quotes, and at most two of the words "is" and Bearer/Basic/Token/Digest (each may itself end the
   // identifier holding the key word: "token <value>").
@@ -820,32 +853,78 @@ struct Masks {
   std::uint64_t value = 0;   // bytes of [A-Za-z0-9+/=_.~-]
 };
 
+// The neighbour every detector anchored at an anchor byte needs (anchor_fits): kind[c] is the kind bit of anchor
+// byte c (0 for other bytes), and that kind fits at i when its bit is set in prev[p[i - 1]] or next[p[i + 1]].
+struct AnchorFitTables {
+  std::uint8_t kind[256], prev[256], next[256];
+};
+constexpr AnchorFitTables make_anchor_fit_tables() {
+  AnchorFitTables t{};
+  constexpr std::uint8_t kA = 1, kUnder = 2, kMinus = 4, kX = 8, kJ = 16, kAlways = 32;
+  t.kind[static_cast<unsigned char>('A')] = kA;
+  t.kind[static_cast<unsigned char>('_')] = kUnder;
+  t.kind[static_cast<unsigned char>('-')] = kMinus;
+  t.kind[static_cast<unsigned char>('x')] = kX;
+  t.kind[static_cast<unsigned char>('J')] = kJ;
+  t.kind[static_cast<unsigned char>(':')] = kAlways;
+  t.kind[static_cast<unsigned char>('=')] = kAlways;
+  for (auto& v : t.prev) v = kAlways;
+  for (char c : {'K', 'S', 'G', 'I', 'R', 'N'}) t.next[static_cast<unsigned char>(c)] |= kA;  // AKIA ... AIza
+  for (char c : {'p', 'o', 'u', 's', 'r', 'b', 'k', 'c'})  // gh?_, github_, sk_ rk_, whsec_
+    t.prev[static_cast<unsigned char>(c)] |= kUnder;
+  for (char c : {'k', 't', 'r', 's'}) t.prev[static_cast<unsigned char>(c)] |= kMinus;  // sk-, the gl...- prefixes
+  t.next[static_cast<unsigned char>('-')] |= kMinus;                                   // -----BEGIN
+  t.next[static_cast<unsigned char>('o')] |= kX;                                       // xox
+  t.prev[static_cast<unsigned char>('y')] |= kJ;                                       // eyJ
+  return t;
+}
+inline constexpr AnchorFitTables kAnchorFit = make_anchor_fit_tables();
+
+/// The anchor byte at i has the neighbour that every detector anchored there needs: an `A` followed by one of
+/// K S G I R N (AKIA ASIA AGPA AIDA AROA ANPA ANVA AIPA AIza), a `_` after one of p o u s r (gh?_), b
+/// (github_), k (sk_, rk_), c (whsec_), a `-` after k (sk-), t r s (the gl...- prefixes) or before a `-`
+/// (-----BEGIN), an `x` before an `o` (xox), a `J` after a `y` (eyJ); `:` and `=` always. At any other anchor
+/// byte every detector of anchor_event returns at once without a finding and without changing the scan's
+/// state, so walk() skips it. (A `-` that is not a gl...- prefix's own may reach gitlab() for a prefix that
+/// ended earlier; that call is a no-op, since the prefix's own `-` already scanned and covered the token.)
+inline bool anchor_fits(const std::uint8_t* p, std::size_t n, std::size_t i) noexcept {
+  const std::uint8_t prev = i > 0 ? p[i - 1] : 0, next = i + 1 < n ? p[i + 1] : 0;
+  return (kAnchorFit.kind[p[i]] & (kAnchorFit.prev[prev] | kAnchorFit.next[next])) != 0;
+}
+
 /// The masks of the 64 bytes at b (bytes past n are in neither).
 inline Masks block_masks(const std::uint8_t* p, std::size_t n, std::size_t b) noexcept {
   Masks m;
   const std::size_t avail = n - b;
 #if defined(__SSE2__)
   for (std::size_t k = 0; k < 4 && 16 * k < avail; ++k) {
+    const std::size_t o = b + 16 * k;
     __m128i v;
-    if (avail - 16 * k >= 16) {
-      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + b + 16 * k));
-    } else {  // the last, partial lane: zero bytes are in neither mask
+    if (n - o >= 16) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + o));
+    } else if (n >= 16) {  // the last, partial lane: the text's last 16 bytes stored before 16 zero bytes
+      alignas(16) std::uint8_t buf[32];
+      _mm_store_si128(reinterpret_cast<__m128i*>(buf), _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16)));
+      _mm_store_si128(reinterpret_cast<__m128i*>(buf + 16), _mm_setzero_si128());
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(buf + (o + 16 - n)));  // text byte x: buf[x + 16 - n]
+    } else {  // a text under 16 bytes: zero bytes are in neither mask
       alignas(16) std::uint8_t buf[16] = {};
-      std::memcpy(buf, p + b + 16 * k, avail - 16 * k);
+      std::memcpy(buf, p + o, n - o);
       v = _mm_load_si128(reinterpret_cast<const __m128i*>(buf));
     }
     auto eq = [&](char ch) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(ch)); };
-    const __m128i minus = eq('-'), under = eq('_'), assign = eq('=');
-    const __m128i a = _mm_or_si128(_mm_or_si128(_mm_or_si128(eq('A'), under), _mm_or_si128(minus, eq('x'))),
+    // Unsigned range test lo <= c <= hi: (c - lo) == min(c - lo, hi - lo).
+    auto in_range = [](__m128i x, char lo, char hi) {
+      const __m128i t = _mm_sub_epi8(x, _mm_set1_epi8(lo));
+      return _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(static_cast<char>(hi - lo))), t);
+    };
+    const __m128i under = eq('_'), assign = eq('=');
+    const __m128i a = _mm_or_si128(_mm_or_si128(_mm_or_si128(eq('A'), under), _mm_or_si128(eq('-'), eq('x'))),
                                    _mm_or_si128(_mm_or_si128(eq('J'), eq(':')), assign));
-    const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    const __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
-                                        _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), folded));
-    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                        _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
-    const __m128i sym = _mm_or_si128(_mm_or_si128(_mm_or_si128(eq('+'), eq('/')), _mm_or_si128(assign, under)),
-                                     _mm_or_si128(_mm_or_si128(minus, eq('.')), eq('~')));
-    const __m128i t = _mm_or_si128(_mm_or_si128(alpha, digit), sym);
+    // Value bytes: letters, "-./0-9" (one range, 0x2D-0x39), and + = _ ~.
+    const __m128i alpha = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z');
+    const __m128i t = _mm_or_si128(_mm_or_si128(alpha, in_range(v, '-', '9')),
+                                   _mm_or_si128(_mm_or_si128(eq('+'), assign), _mm_or_si128(under, eq('~'))));
     m.anchor |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(a)) & 0xFFFFu) << (16 * k);
     m.value |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(t)) & 0xFFFFu) << (16 * k);
   }
@@ -875,23 +954,38 @@ bool walk(Ctx& c) {
   std::size_t run_done = 0;  // end of the last value run handled
   for (std::size_t b = 0; b < n; b += 64) {
     const Masks next = n - b > 64 ? block_masks(p, n, b + 64) : Masks{};
-    // Bit i: the 16 bytes from b + i are all value bytes.
+    // Bit i: the 16 bytes from b + i are all value bytes (runs of 2, 4, 8, then 16 ones over the 128 bits
+    // cur.value | next.value << 64; next supplies the 15 bits of look-ahead).
     std::uint64_t longs = cur.value;
-    if (longs != 0)
-      for (unsigned k = 1; k < 16; ++k) longs &= (cur.value >> k) | (next.value << (64 - k));
+    if (longs != 0) {
+      std::uint64_t lo = cur.value, hi = next.value;
+      for (unsigned k = 1; k < 16; k *= 2) {
+        lo &= (lo >> k) | (hi << (64 - k));
+        hi &= hi >> k;
+      }
+      longs = lo;
+    }
     std::uint64_t anchors = cur.anchor;
     while ((anchors | longs) != 0) {
       const int ia = anchors != 0 ? lowest_bit(anchors) : 64;
       const int il = longs != 0 ? lowest_bit(longs) : 64;
       if (ia <= il) {
         anchors &= anchors - 1;
-        if (anchor_event<kScan>(c, b + static_cast<std::size_t>(ia)) && !kScan) return true;
+        const std::size_t i = b + static_cast<std::size_t>(ia);
+        if (anchor_fits(p, n, i) && anchor_event<kScan>(c, i) && !kScan) return true;
         continue;
       }
       const std::size_t rs = b + static_cast<std::size_t>(il);
       longs &= longs - 1;
       if (rs < run_done) continue;
-      const std::size_t re = run_end(p, n, rs, kAlnum | kTokSym);
+      // The run's end: the first byte outside the value mask, from the masks of this block and the next.
+      std::size_t re;
+      if (const std::uint64_t z = ~cur.value & (~std::uint64_t{0} << il); z != 0)
+        re = b + static_cast<std::size_t>(lowest_bit(z));
+      else if (n - b <= 64 || ~next.value != 0)
+        re = std::min(n, b + 64 + static_cast<std::size_t>(n - b <= 64 ? 0 : lowest_bit(~next.value)));
+      else
+        re = run_end(p, n, b + 128, kAlnum | kTokSym);
       run_done = re;
       longs = re - b >= 64 ? 0 : longs & ~((std::uint64_t{1} << (re - b)) - 1);
       if (value_event<kScan>(c, rs, re) && !kScan) return true;
