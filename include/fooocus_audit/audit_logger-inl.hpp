@@ -682,13 +682,16 @@ FA_INLINE std::chrono::steady_clock::time_point AuditLogger::next_deadline() con
 
 FA_INLINE bool AuditLogger::deadline_passed() const { return std::chrono::steady_clock::now() >= next_deadline(); }
 
-FA_INLINE AuditLogger::Sealable AuditLogger::make_sealable(std::string&& head_with_event) const {
+FA_INLINE AuditLogger::Sealable AuditLogger::make_sealable(std::string&& head_with_event, bool hash_now) const {
   // Up to the end of log_id: `mac` (§9), when there is one, comes next; seal() adds it and the tail.
   head_with_event.append(R"(,"log_id":")").append(log_id_).push_back('"');
-  Sealable r{std::move(head_with_event), detail::Sha256(), MonitorInput()};
-  const std::uint8_t leaf = 0x00;  // RFC 6962 leaf prefix: the chain hash is the record's leaf hash (§3)
-  r.hash.update(&leaf, 1);
-  r.hash.update(r.head);
+  Sealable r{std::move(head_with_event), std::nullopt, MonitorInput()};
+  if (hash_now) {
+    r.hash.emplace();
+    const std::uint8_t leaf = 0x00;  // RFC 6962 leaf prefix: the chain hash is the record's leaf hash (§3)
+    r.hash->update(&leaf, 1);
+    r.hash->update(r.head);
+  }
   return r;
 }
 
@@ -702,9 +705,15 @@ FA_INLINE void AuditLogger::seal(Sealable& r, bool is_event) {
   tail_.assign(R"(,"prev":")");
   record::append_record_tail(tail_, prev_, next_seq_, last_ts_text_);
   buf_.append(r.head);
+  detail::Sha256& hash = r.hash ? *r.hash : writer_hash_;
+  if (!r.hash) {
+    const std::uint8_t leaf = 0x00;  // as in make_sealable
+    hash.update(&leaf, 1);
+    hash.update(r.head);
+  }
   if (mac_) {
     // The tag covers the record without `mac` (U, §9.1), whose digest shares the head's running hash.
-    r.hash.copy_to(unmac_hash_);
+    hash.copy_to(unmac_hash_);
     unmac_hash_.update(tail_);
     const Hash tag = mac_->mac().tag(unmac_hash_.final());
     const std::size_t at = buf_.size();
@@ -715,12 +724,12 @@ FA_INLINE void AuditLogger::seal(Sealable& r, bool is_event) {
     buf_.append(R"(,"tag":")");
     detail::append_hex(buf_, tag.data(), tag.size());
     buf_.append(R"("})");
-    r.hash.update(buf_.data() + at, buf_.size() - at);
+    hash.update(buf_.data() + at, buf_.size() - at);
     ++epoch_records_;
   }
   buf_.append(tail_);
-  r.hash.update(tail_);
-  prev_ = r.hash.final();  // == record::chain_hash(line): the bytes hashed are the bytes written
+  hash.update(tail_);
+  prev_ = hash.final();  // == record::chain_hash(line): the bytes hashed are the bytes written (final() resets)
   buf_.push_back('\n');
   if (track_tree_) {
     frontier_.append(prev_);
@@ -733,7 +742,7 @@ FA_INLINE void AuditLogger::seal(Sealable& r, bool is_event) {
 FA_INLINE void AuditLogger::seal_system(const nlohmann::json& event) {
   std::string head(record::kRecordHeadOpen);
   jcs::append(head, event);
-  Sealable r = make_sealable(std::move(head));
+  Sealable r = make_sealable(std::move(head), false);
   seal(r, false);
 }
 
@@ -851,11 +860,14 @@ FA_INLINE Status AuditLogger::enqueue(std::string&& head_with_event, std::size_t
   if (event_bytes > options_.max_event_bytes)
     return {Code::too_large, fmt::format("event of {} bytes exceeds max_event_bytes ({})", event_bytes,
                                          options_.max_event_bytes)};
-  // Most of the chain hash is computed here, on the caller's thread, outside the lock (§3: only the tail
-  // of a record depends on the record before it).
+  // Most of the chain hash (§3: only the tail of a record depends on the record before it) can be computed
+  // here, on the caller's thread, outside the lock. It is when the writer is behind (more records queued than
+  // it takes per wake-up): many producers then share the hashing. A producer slower than the writer leaves it
+  // to the writer, which has the time, and returns sooner. Either way the bytes hashed are the same.
+  const bool hash_now = queue_depth_.load(std::memory_order_relaxed) > 2 * logger_impl::kWakeBatch;
   std::optional<Sealable> sealable;
   try {
-    sealable.emplace(make_sealable(std::move(head_with_event)));
+    sealable.emplace(make_sealable(std::move(head_with_event), hash_now));
   } catch (const std::runtime_error& e) {  // OpenSSL could not set up a digest: nothing was queued
     return {Code::internal, e.what()};
   }
@@ -878,6 +890,7 @@ FA_INLINE Status AuditLogger::enqueue(std::string&& head_with_event, std::size_t
   }
   const bool first = queue_.empty();
   queue_.push_back(std::move(record));
+  queue_depth_.store(queue_.size(), std::memory_order_relaxed);
   ++accepted_;
   if (first) queue_since_ = std::chrono::steady_clock::now();
   // An idle writer hears of the first record (it then waits kGatherDelay for more); a waiting one of a batch.
@@ -1034,6 +1047,7 @@ FA_INLINE void AuditLogger::run() {
       }
       writer_idle_ = false;
       batch.swap(queue_);
+      queue_depth_.store(0, std::memory_order_relaxed);
       gap = dropped_pending_;
       dropped_pending_ = 0;
       want = flush_target_;

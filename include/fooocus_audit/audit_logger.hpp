@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -179,10 +180,10 @@ class AuditLogger {
   /// on the caller's thread; the writer appends the tail and finishes the chain hash.
   struct Sealable {
     std::string head;
-    detail::Sha256 hash;
-    MonitorInput monitor;  // what the monitor needs of the event (empty without a monitor)
+    std::optional<detail::Sha256> hash;  // the running hash of 0x00 || head, when the caller computed it
+    MonitorInput monitor;                // what the monitor needs of the event (empty without a monitor)
   };
-  Sealable make_sealable(std::string&& head_with_event) const;
+  Sealable make_sealable(std::string&& head_with_event, bool hash_now) const;
   Status enqueue(std::string&& head_with_event, std::size_t event_bytes, MonitorInput monitor = {});
   void run();
   void seal(Sealable& record, bool is_event);
@@ -225,6 +226,7 @@ class AuditLogger {
   bool dirty_ = false;              // written but not synced
   std::string tail_;                // scratch: the part of a record after its log_id
   detail::Sha256 unmac_hash_;       // scratch: digest of the record without its mac (§9.1)
+  detail::Sha256 writer_hash_;      // scratch: the chain hash of a record the caller did not hash
 
   // MACs (writer thread).
   std::optional<mac::WriterState> mac_;
@@ -258,6 +260,7 @@ class AuditLogger {
   bool fatal_ = false;  // ... or a sync error (not retried: durability unknown)
   bool stop_ = false, closed_ = false;
   bool writer_idle_ = false;                            // the writer waits with an empty queue
+  std::atomic<std::size_t> queue_depth_{0};             // queue_.size(), readable without mu_ (a hint)
   std::chrono::steady_clock::time_point queue_since_{};  // when the oldest queued record was accepted
   std::thread writer_;
   std::mutex close_mu_;   // serializes close()
