@@ -50,6 +50,11 @@ class LibraryVersionError(ImportError):
     """The library loaded but is older than this package (a missing symbol or a lower ABI version)."""
 
 
+def raise_status(status: int) -> None:
+    """Raises the exception for a status other than OK, with the library's thread-local message."""
+    _raise_status(status)
+
+
 def _raise_status(status: int) -> None:
     lib = _LIB
     message = ""
@@ -196,6 +201,13 @@ def bind(lib: ctypes.CDLL, path: str = "") -> ctypes.CDLL:
         fn.restype = restype
         if errcheck is not None:
             fn.errcheck = errcheck
+    # AuditLogger.log's marshal path checks the status itself: a second function object for the same symbol,
+    # without errcheck, saves a Python call per event (and a failed call goes on to the JSON path anyway).
+    if hasattr(lib, "fa_logger_log_marshal"):
+        raw = lib["fa_logger_log_marshal"]  # __getitem__ makes a new function object, not the cached attribute
+        raw.argtypes = [_c_void_p, _c_char_p, _c_size]
+        raw.restype = _c_int
+        lib.fa_logger_log_marshal_status = raw
     abi = lib.fa_abi_version()
     if abi < REQUIRED_ABI_VERSION:
         raise LibraryVersionError(

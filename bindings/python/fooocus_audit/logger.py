@@ -9,7 +9,7 @@ import os
 import threading
 from typing import Any, Dict, Optional, Union
 
-from . import errors
+from . import _native, errors
 from ._handle import Handle, JsonInput, b_len, encode_json
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -21,6 +21,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 # writes exactly as JSON would carry it; otherwise (an older library, a surprise) every event goes as JSON.
 
 _MARSHAL_VERSION = 4
+# Refusals of marshal data that the JSON path repeats, so that the exception and its message are JSON's.
+_JSON_DECIDES = frozenset({errors.INVALID_ARGUMENT, errors.TOO_LARGE})
 _dumps = marshal.dumps
 _probe_lock = threading.Lock()
 _marshal_usable: Optional[bool] = None
@@ -123,13 +125,33 @@ class AuditLogger(Handle):
             except ValueError:  # a type marshal cannot write, or deeper than it nests: JSON decides
                 data = None
             if data is not None:
-                try:
-                    self._call("fa_logger_log_marshal", data, len(data))
-                    return
-                except (errors.InvalidArgument, errors.TooLarge):
-                    # Refused, so nothing was queued: the JSON path decides, and words the error as it always did
-                    # (json.dumps refuses NaN, bytes or sets before the library sees them).
-                    pass
+                # Handle._call inlined (this is every event's path): count the call in flight unless a destroy is
+                # under way (then _call waits for it, and the library answers invalid_handle).
+                lock = self._lock
+                with lock:
+                    fast = not self._closing
+                    if fast:
+                        self._inflight += 1
+                if fast:
+                    try:
+                        status = self._lib.fa_logger_log_marshal_status(self._ptr, data, len(data))
+                    finally:
+                        with lock:
+                            self._inflight -= 1
+                            if self._closing and self._inflight == 0:
+                                self._cv.notify_all()
+                    if status == errors.OK:
+                        return
+                    if status not in _JSON_DECIDES:
+                        _native.raise_status(status)
+                else:
+                    try:
+                        self._call("fa_logger_log_marshal", data, len(data))
+                        return
+                    except (errors.InvalidArgument, errors.TooLarge):
+                        pass
+                # Refused, so nothing was queued: the JSON path decides, and words the error as it always did
+                # (json.dumps refuses NaN, bytes or sets before the library sees them).
         data = encode_json(event, "event")
         self._call("fa_logger_log", *b_len(data))
 

@@ -230,6 +230,14 @@ class Spy:
             return real(name, *args)
 
         monkeypatch.setattr(lg, "_call", call)
+        # AuditLogger.log's marshal path calls the status-returning function object directly (not through _call).
+        raw = lg._lib.fa_logger_log_marshal_status
+
+        def raw_call(*args):
+            self.calls["fa_logger_log_marshal"] += 1
+            return raw(*args)
+
+        monkeypatch.setattr(lg._lib, "fa_logger_log_marshal_status", raw_call)
 
 
 def test_log_uses_marshal_for_a_plain_dict(logger, log_dir, monkeypatch):
