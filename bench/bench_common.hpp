@@ -7,6 +7,7 @@
 
 #include <stdlib.h>  // getloadavg, mkdtemp
 #include <sys/resource.h>
+#include <time.h>  // clock_gettime
 
 #include <algorithm>
 #include <cerrno>
@@ -166,6 +167,19 @@ inline std::string load_average() {
 inline double cpu_seconds(const rusage& ru) {
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/// The median of `v` (of an even count, the upper of the two middle values); `v` must not be empty.
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// CPU time of the calling thread, in seconds: what one core did for it, whatever else the machine ran.
+inline double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 /// The run with the median `seconds(run)` (of an even count, the upper of the two middle ones).

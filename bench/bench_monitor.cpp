@@ -87,8 +87,7 @@ double median_of(int runs, F&& round) {
     const double x = round();
     if (r > 0) v.push_back(x);  // round 0 warms up
   }
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return fa_bench::median(std::move(v));
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }

@@ -199,11 +199,6 @@ Sample run_report(const std::string& dir, unsigned threads) {
   });
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -249,6 +244,7 @@ int main(int argc, char** argv) {
       rc.push_back(r.cpu);
       rr.push_back(r.max_rss_mib);
     }
+    using fa_bench::median;
     const double v_s = median(vt), r_s = median(rt), v_c = median(vc), r_c = median(rc);
     const double mb = static_cast<double>(l.bytes) / 1e6;
     const std::string name = l.events == opt.small ? "small" : "large";
