@@ -1042,3 +1042,23 @@ TEST_CASE("pii patient id: context words in any case, and none without them", "[
   CHECK(found("number 12345678 and id A12345", Detector::patient_id).empty());
   CHECK(found("mr n 12345678", Detector::patient_id).empty());
 }
+
+TEST_CASE("pii patient id: context words far into the text and at the longest reach", "[pii]") {
+  // The context-word search looks only at the kPatientReach bytes before each candidate run, once per
+  // position: earlier numbers (35mm, 1024x1024) must not use it up, and the longest accepted context
+  // ("patient", two blanks, "identifier is", four separators, then 17 bytes of the identifier before its
+  // digits) must stay within it.
+  const std::string filler =
+      "a cinematic photo of a lighthouse on a cliff, golden hour, 35mm film grain, 1024x1024, highly detailed, ";
+  REQUIRE(filler.size() > 64);
+  CHECK(found(filler + "MRN 12345678", Detector::patient_id) == std::vector<std::string>{"12345678"});
+  CHECK(found(filler + filler + "medical records number is 123456", Detector::patient_id) ==
+        std::vector<std::string>{"123456"});
+  CHECK(found(filler + "patient  identifier is #: ABCD-EFGH-IJKLMN-123", Detector::patient_id) ==
+        std::vector<std::string>{"ABCD-EFGH-IJKLMN-123"});
+  CHECK(found("patient  identifier is #: ABCD-EFGH-IJKLMN-123, seed 778899", Detector::patient_id) ==
+        std::vector<std::string>{"ABCD-EFGH-IJKLMN-123"});
+  // A context word far before the number is not its context.
+  CHECK(found("patient " + filler + "id 12345678", Detector::patient_id).empty());
+  CHECK(found("MRN: " + filler + "12345678", Detector::patient_id).empty());
+}

@@ -427,6 +427,30 @@ TEST_CASE("sanitizer: an overlap winner is widened over the values it beat", "[s
   CHECK_FALSE(contains(r3.text, "example.com"));
 }
 
+TEST_CASE("sanitizer: an overlap group is named after its best candidate wherever that starts", "[sanitizer]") {
+  // A chain of overlapping candidates whose best-ranked one starts neither first nor last, and candidates that
+  // start at the same byte: one finding over the union, named after the best by rank, confidence, length.
+  SanitizerConfig c;
+  c.custom_patterns.push_back({"left", "aa xx", "", std::nullopt, 0.5});
+  c.custom_patterns.push_back({"middle", "xx bb", "", std::nullopt, 0.9});
+  c.custom_patterns.push_back({"right", "bb cc", "", std::nullopt, 0.5});
+  c.custom_patterns.push_back({"start_short", "dd", "", std::nullopt, 0.6});
+  c.custom_patterns.push_back({"start_long", "dd ee", "", std::nullopt, 0.6});
+  const auto s = make(c);
+  const auto r = run(s, "<aa xx bb cc> <dd ee>");
+  CHECK(r.text == "<[MIDDLE_REDACTED]> <[START_LONG_REDACTED]>");
+  REQUIRE(r.findings.size() == 2);
+  CHECK(r.findings[0].detector == "middle");
+  CHECK(r.findings[0].begin == 1);
+  CHECK(r.findings[0].end == 12);
+  CHECK(r.findings[0].confidence == Approx(0.9));
+  CHECK(r.findings[1].detector == "start_long");
+  CHECK(r.findings[1].begin == 15);
+  CHECK(r.findings[1].end == 20);
+  CHECK(r.findings[1].out_begin == r.text.find("[START_LONG"));
+  CHECK(r.findings[1].out_end == r.text.size() - 1);
+}
+
 TEST_CASE("sanitizer: token_for refuses a type that breaks domain separation", "[sanitizer]") {
   const auto s = make(with_custom(ReplacementMode::token, "EMP"));
   using namespace std::string_literals;

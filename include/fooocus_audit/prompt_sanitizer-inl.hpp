@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <iterator>
 #include <set>
@@ -52,6 +53,20 @@ inline constexpr std::size_t kTokenBytes = 10;  // 80 bits -> 16 base32 characte
 inline constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
 inline Status bad(std::string msg) { return {Code::invalid_argument, std::move(msg)}; }
+
+// The two lowercase hex digits of every byte.
+struct HexPairs {
+  char v[256][2];
+};
+inline constexpr HexPairs kHexPairs = [] {
+  HexPairs t{};
+  constexpr char kDigits[] = "0123456789abcdef";
+  for (int b = 0; b < 256; ++b) {
+    t.v[b][0] = kDigits[b >> 4];
+    t.v[b][1] = kDigits[b & 15];
+  }
+  return t;
+}();
 
 // No byte >= 0x80 (then the text is valid UTF-8): 16 bytes at a time without a branch per block, the common
 // case of prompts; utf8::first_invalid() runs only on the others.
@@ -586,7 +601,9 @@ class MacPool {
     for (auto& s : slots_) s = base_.clone();
   }
   Hash mac(const void* data, std::size_t n) const {
-    const std::size_t start = std::hash<std::thread::id>{}(std::this_thread::get_id()) % kSlots;
+    // The thread's first slot, hashed once per thread (std::hash of a thread id hashes its bytes).
+    static thread_local const std::size_t home = std::hash<std::thread::id>{}(std::this_thread::get_id()) % kSlots;
+    const std::size_t start = home;
     for (std::size_t k = 0; k < kSlots; ++k) {
       const std::size_t i = (start + k) % kSlots;
       bool expected = false;
@@ -677,12 +694,28 @@ struct Candidate {
   std::size_t source;
   double confidence;
   int rank;  // 0 secret, 1 custom, 2 personal data
-  std::size_t order = 0;  // position in the overlap ranking
+};
+
+// The overlap ranking (docs/privacy.md §1): a ranks before b. A strict total order on candidates that differ in
+// any member, so the best of a group does not depend on the order the candidates were found in.
+inline bool ranks_before(const Candidate& a, const Candidate& b) noexcept {
+  if (a.rank != b.rank) return a.rank < b.rank;
+  if (a.confidence != b.confidence) return a.confidence > b.confidence;
+  if (a.end - a.begin != b.end - b.begin) return a.end - a.begin > b.end - b.begin;
+  if (a.begin != b.begin) return a.begin < b.begin;
+  return a.source < b.source;
+}
+
+// One finding: the best candidate of a group of transitively overlapping ones, and the union of their spans.
+struct Group {
+  Candidate best;
+  std::size_t begin, end;
 };
 
 struct Scratch {
   std::vector<detect::Match> matches;
-  std::vector<Candidate> cands, kept, chosen;
+  std::vector<Candidate> cands;
+  std::vector<Group> chosen;
   template <typename V>
   static void trim_one(V& v) {
     v.clear();
@@ -691,7 +724,6 @@ struct Scratch {
   void trim() {
     trim_one(matches);
     trim_one(cands);
-    trim_one(kept);
     trim_one(chosen);
   }
 };
@@ -797,18 +829,17 @@ FA_INLINE const std::string& PromptSanitizer::key_id() const noexcept { return s
 FA_INLINE const SanitizerConfig& PromptSanitizer::config() const noexcept { return state_->config; }
 
 FA_INLINE std::string PromptSanitizer::prompt_hash(std::string_view raw) const {
-  std::string out;
-  if (state_->config.prompt_hash == PromptHashMode::keyed && state_->has_key) {
-    out.reserve(12 + 64);
-    out = "hmac-sha256:";
-    const Hash h = state_->hash_mac.mac(raw.data(), raw.size());
-    detail::append_hex(out, h.data(), h.size());
-  } else {
-    out = "sha256:";
-    const Hash h = detail::sha256(raw);
-    detail::append_hex(out, h.data(), h.size());
-  }
-  return out;
+  using namespace sanitizer_impl;
+  const bool keyed = state_->config.prompt_hash == PromptHashMode::keyed && state_->has_key;
+  const Hash h = keyed ? state_->hash_mac.mac(raw.data(), raw.size()) : detail::sha256(raw);
+  // "<prefix><64 hex>" written into a local buffer two digits per table lookup, then copied once.
+  static constexpr std::string_view kKeyed = "hmac-sha256:", kPlain = "sha256:";
+  const std::string_view prefix = keyed ? kKeyed : kPlain;
+  char buf[kKeyed.size() + 64];
+  std::memcpy(buf, prefix.data(), prefix.size());
+  char* w = buf + prefix.size();
+  for (std::size_t i = 0; i < h.size(); ++i, w += 2) std::memcpy(w, kHexPairs.v[h[i]], 2);
+  return std::string(buf, static_cast<std::size_t>(w - buf));
 }
 
 FA_INLINE Result<std::string> PromptSanitizer::token_for(std::string_view type, std::string_view value) const {
@@ -829,6 +860,65 @@ constexpr std::size_t kCustomWindow = 1024;          // bytes one custom-pattern
 constexpr std::size_t kCustomOverlap = 256;          // overlap of consecutive windows that found nothing
 constexpr std::size_t kCustomBudgetPerByte = 16;     // window bytes per input byte, per custom pattern
 constexpr std::size_t kCustomBudgetBase = 1u << 20;  // ... plus this, so short prompts never hit it
+// The value is on the allow-list (out of line: most configurations have none).
+[[gnu::noinline]] inline bool is_allowed(const detail::SanitizerState& st, std::string_view v) {
+  if (!st.allow_values.empty() && st.allow_values.count(std::string(v)) != 0) return true;
+  for (const auto& re : st.allow_patterns)
+    if (re2::RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re)) return true;
+  return false;
+}
+
+// Appends candidate c, clamped to the text and widened to code point boundaries, unless its value is allowed.
+inline void add_candidate(const detail::SanitizerState& st, std::string_view text, bool allow_list,
+                          std::vector<Candidate>& cands, Candidate c) {
+  c.end = std::min(c.end, text.size());
+  if (c.begin >= c.end) return;
+  c.begin = utf8::floor_boundary(text, c.begin);
+  c.end = utf8::ceil_boundary(text, c.end);
+  if (allow_list && is_allowed(st, text.substr(c.begin, c.end - c.begin))) return;
+  cands.push_back(c);
+}
+
+// The candidates of the custom patterns (out of line: most configurations have none).
+[[gnu::noinline]] inline Status scan_custom(const detail::SanitizerState& st, std::string_view text,
+                                            bool allow_list, std::vector<Candidate>& cands) {
+  // Custom patterns. One RE2 search is linear, but searching again after each match is not: a pattern like
+  // [0-9]+x|[0-9] reads to the end of a digit run to find each one-digit match. So every search is confined
+  // to a window of kCustomWindow bytes (a longer match is found in pieces, each redacted; a window that finds
+  // nothing is followed by one overlapping it by kCustomOverlap bytes), and the bytes the windows cover are
+  // charged against a budget linear in the prompt's size; a pattern that matches so densely that it would
+  // exceed it refuses the prompt (nothing is returned, so nothing raw can be logged) instead of taking
+  // quadratic time (docs/privacy.md §2).
+  const std::size_t custom_budget = kCustomBudgetPerByte * text.size() + kCustomBudgetBase;
+  for (std::size_t ci = 0; ci < st.customs.size(); ++ci) {
+    const re2::RE2& re = *st.customs[ci].re;
+    const re2::StringPiece whole(text.data(), text.size());
+    std::size_t pos = 0, spent = 0;
+    re2::StringPiece m;
+    while (pos <= text.size()) {
+      std::size_t end = std::min(text.size(), pos + kCustomWindow);
+      if (end < text.size()) end = std::max(pos, utf8::floor_boundary(text, end));
+      spent += end - pos + 1;
+      if (spent > custom_budget)
+        return bad(fmt::format("custom pattern \"{}\" matches too densely: its search exceeded the budget of {} "
+                               "bytes per input byte; the prompt is refused",
+                               st.customs[ci].name, kCustomBudgetPerByte));
+      if (!re.Match(whole, pos, end, re2::RE2::UNANCHORED, &m, 1)) {
+        if (end >= text.size()) break;
+        pos = utf8::ceil_boundary(text, std::max(pos + 1, end - kCustomOverlap));
+        continue;
+      }
+      const auto b = static_cast<std::size_t>(m.data() - text.data());
+      const std::size_t e = b + m.size();
+      if (e > b)
+        add_candidate(st, text, allow_list, cands, {b, e, detect::kDetectorCount + ci, st.customs[ci].confidence, 1});
+      pos = e > b ? e : utf8::ceil_boundary(text, b + 1);
+      if (e == b && b >= text.size()) break;
+    }
+  }
+  return {};
+}
+
 }  // namespace sanitizer_impl
 
 FA_INLINE Result<SanitizeResult> PromptSanitizer::sanitize(std::string_view input) const {
@@ -860,137 +950,77 @@ FA_INLINE Result<SanitizeResult> PromptSanitizer::sanitize(std::string_view inpu
     // No may_contain_secret() first: when it says yes, the scan would walk the text a second time.
     if ((st.mask & detect::kSecretDetectors) != 0) detect::scan_secrets(text, st.mask, matches);
 
+    // Candidates: clamped, widened to code point boundaries, allowed values dropped.
     std::vector<Candidate>& cands = scratch.cands;
+    const bool allow_list = !st.allow_values.empty() || !st.allow_patterns.empty();
     for (const auto& m : matches) {
       const auto idx = static_cast<std::size_t>(m.detector);
       if (idx >= detect::kDetectorCount || (st.mask & detect::mask_of(m.detector)) == 0) continue;
-      cands.push_back({m.begin, m.end, idx, static_cast<double>(m.confidence), detect::is_secret(m.detector) ? 0 : 2});
+      add_candidate(st, text, allow_list, cands,
+                    {m.begin, m.end, idx, static_cast<double>(m.confidence), detect::is_secret(m.detector) ? 0 : 2});
     }
-    // Custom patterns. One RE2 search is linear, but searching again after each match is not: a pattern like
-    // [0-9]+x|[0-9] reads to the end of a digit run to find each one-digit match. So every search is confined
-    // to a window of kCustomWindow bytes (a longer match is found in pieces, each redacted; a window that finds
-    // nothing is followed by one overlapping it by kCustomOverlap bytes), and the bytes the windows cover are
-    // charged against a budget linear in the prompt's size; a pattern that matches so densely that it would
-    // exceed it refuses the prompt (nothing is returned, so nothing raw can be logged) instead of taking
-    // quadratic time (docs/privacy.md §2).
-    const std::size_t custom_budget = kCustomBudgetPerByte * text.size() + kCustomBudgetBase;
-    for (std::size_t ci = 0; ci < st.customs.size(); ++ci) {
-      const re2::RE2& re = *st.customs[ci].re;
-      const re2::StringPiece whole(text.data(), text.size());
-      std::size_t pos = 0, spent = 0;
-      re2::StringPiece m;
-      while (pos <= text.size()) {
-        std::size_t end = std::min(text.size(), pos + kCustomWindow);
-        if (end < text.size()) end = std::max(pos, utf8::floor_boundary(text, end));
-        spent += end - pos + 1;
-        if (spent > custom_budget)
-          return bad(fmt::format("custom pattern \"{}\" matches too densely: its search exceeded the budget of {} "
-                                 "bytes per input byte; the prompt is refused",
-                                 st.customs[ci].name, kCustomBudgetPerByte));
-        if (!re.Match(whole, pos, end, re2::RE2::UNANCHORED, &m, 1)) {
-          if (end >= text.size()) break;
-          pos = utf8::ceil_boundary(text, std::max(pos + 1, end - kCustomOverlap));
-          continue;
-        }
-        const auto b = static_cast<std::size_t>(m.data() - text.data());
-        const std::size_t e = b + m.size();
-        if (e > b) cands.push_back({b, e, detect::kDetectorCount + ci, st.customs[ci].confidence, 1});
-        pos = e > b ? e : utf8::ceil_boundary(text, b + 1);
-        if (e == b && b >= text.size()) break;
-      }
-    }
-
-    // Clamp, widen to code point boundaries, drop allowed values.
-    std::vector<Candidate>& kept = scratch.kept;
-    for (Candidate c : cands) {
-      c.end = std::min(c.end, text.size());
-      if (c.begin >= c.end) continue;
-      c.begin = utf8::floor_boundary(text, c.begin);
-      c.end = utf8::ceil_boundary(text, c.end);
-      const std::string_view v = text.substr(c.begin, c.end - c.begin);
-      if (!st.allow_values.empty() && st.allow_values.count(std::string(v)) != 0) continue;
-      bool allowed = false;
-      for (const auto& re : st.allow_patterns)
-        if (re2::RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re)) {
-          allowed = true;
-          break;
-        }
-      if (!allowed) kept.push_back(c);
-    }
-
-    // Overlaps: best rank first, then confidence, longer span, earlier start, lower source. Each group of
-    // transitively overlapping candidates becomes one finding: the union of their spans, reported as the
-    // group's best candidate (the one a greedy "keep what overlaps nothing kept" pass would keep). Dropping
-    // the losers instead would leave the part of a value outside the winner's span in the text.
-    std::sort(kept.begin(), kept.end(), [](const Candidate& a, const Candidate& b) {
-      if (a.rank != b.rank) return a.rank < b.rank;
-      if (a.confidence != b.confidence) return a.confidence > b.confidence;
-      if (a.end - a.begin != b.end - b.begin) return a.end - a.begin > b.end - b.begin;
-      if (a.begin != b.begin) return a.begin < b.begin;
-      return a.source < b.source;
-    });
-    for (std::size_t i = 0; i < kept.size(); ++i) kept[i].order = i;
-    std::sort(kept.begin(), kept.end(), [](const Candidate& a, const Candidate& b) {
-      return a.begin != b.begin ? a.begin < b.begin : a.order < b.order;
-    });
-    std::vector<Candidate>& chosen = scratch.chosen;
-    for (const Candidate& c : kept) {
+    if (!st.customs.empty())
+      if (Status s = scan_custom(st, text, allow_list, cands); !s) return s;
+    // Overlaps: each group of transitively overlapping candidates becomes one finding, the union of their
+    // spans, reported as the group's best candidate by ranks_before (rank, then confidence, longer span, earlier
+    // start, lower source): the one a greedy "keep what overlaps nothing kept" pass in ranking order would keep.
+    // Dropping the losers instead would leave the part of a value outside the winner's span in the text. The
+    // groups are found in start order; which of two candidates with the same start comes first does not matter.
+    if (cands.size() > 1)
+      std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) { return a.begin < b.begin; });
+    std::vector<Group>& chosen = scratch.chosen;
+    for (const Candidate& c : cands) {
       if (chosen.empty() || c.begin >= chosen.back().end) {
-        chosen.push_back(c);
+        chosen.push_back({c, c.begin, c.end});
         continue;
       }
-      Candidate& g = chosen.back();  // g.begin <= c.begin < g.end
-      const std::size_t b = g.begin, e = std::max(g.end, c.end);
-      if (c.order < g.order) g = c;
-      g.begin = b;
-      g.end = e;
+      Group& g = chosen.back();  // g.begin <= c.begin < g.end
+      g.end = std::max(g.end, c.end);
+      if (ranks_before(c, g.best)) g.best = c;
     }
 
     // Output.
     res.text.reserve(text.size() + chosen.size() * 24);
     std::size_t at = 0;
     res.findings.reserve(chosen.size());
-    for (const Candidate& c : chosen) {
-      res.text.append(text.data() + at, c.begin - at);
-      SanitizeFinding f;
+    for (const Group& g : chosen) {
+      const Candidate& c = g.best;
+      res.text.append(text.data() + at, g.begin - at);
+      std::string_view type, name;
       ReplacementMode mode;
       if (c.source < detect::kDetectorCount) {
         const auto d = static_cast<detect::Detector>(c.source);
-        f.type = std::string(detect::detector_type(d));
-        f.detector = std::string(detect::detector_name(d));
+        type = detect::detector_type(d);
+        name = detect::detector_name(d);
         mode = st.config.mode_of(d);
       } else {
         const auto& cu = st.customs[c.source - detect::kDetectorCount];
-        f.type = cu.type;
-        f.detector = cu.name;
+        type = cu.type;
+        name = cu.name;
         mode = cu.mode;
       }
-      const std::string_view value = text.substr(c.begin, c.end - c.begin);
-      f.begin = c.begin;
-      f.end = c.end;
-      f.out_begin = res.text.size();
-      f.confidence = c.confidence;
-      f.mode = mode;
+      const std::string_view value = text.substr(g.begin, g.end - g.begin);
+      const std::size_t out_begin = res.text.size();
       res.text.push_back('[');
-      res.text.append(f.type);
+      res.text.append(type);
       switch (mode) {
         case ReplacementMode::label:
           res.text.append("_REDACTED]");
           break;
         case ReplacementMode::token:
           res.text.push_back(':');
-          res.text.append(token_of(st, f.type, value));
+          res.text.append(token_of(st, type, value));
           res.text.push_back(']');
           break;
         case ReplacementMode::encrypt:
           res.text.append(":enc:").append(st.kid).push_back(':');
-          res.text.append(encrypt_span(st, f.type, value));
+          res.text.append(encrypt_span(st, type, value));
           res.text.push_back(']');
           break;
       }
-      f.out_end = res.text.size();
-      res.findings.push_back(std::move(f));
-      at = c.end;
+      res.findings.push_back(SanitizeFinding{std::string(type), std::string(name), g.begin, g.end, out_begin,
+                                             res.text.size(), c.confidence, mode});
+      at = g.end;
     }
     res.text.append(text.data() + at, text.size() - at);
     res.prompt_hash = prompt_hash(input);

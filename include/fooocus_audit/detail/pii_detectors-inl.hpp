@@ -5,6 +5,7 @@
 #include "fooocus_audit/detail/pii_detectors.hpp"
 #endif
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -437,7 +438,9 @@ class Scanner {
   // no numeric detector starts inside a checksum-validated match (card, IBAN, crypto address).
   std::size_t strong_end_ = 0, phone_end_ = 0, ssn_end_ = 0, ip_end_ = 0, dob_end_ = 0, email_end_ = 0,
               pid_end_ = 0;
-  int patient_words_ = -1;  // patient_words(): -1 until the first patient-id candidate asks
+  // patient_words(): where its search ended, and whether it found a trigram.
+  bool pid_words_ = false;
+  std::size_t pid_searched_ = 0;
 
   bool on(Detector d) const noexcept { return (en_ & mask_of(d)) != 0; }
   unsigned char at(std::size_t i) const noexcept { return i < n_ ? p_[i] : 0; }
@@ -592,7 +595,8 @@ class Scanner {
     }
   }
 
-  void on_run(std::size_t i, std::size_t j, std::uint8_t flags) {
+  // Inlined into run(): it runs for every word run holding a digit (about a dozen per prompt).
+  [[gnu::always_inline]] void on_run(std::size_t i, std::size_t j, std::uint8_t flags) {
     const std::size_t len = j - i;
     const unsigned char c0 = p_[i];
     const unsigned char prev = i > 0 ? p_[i - 1] : 0;
@@ -601,7 +605,7 @@ class Scanner {
       try_ipv6(i);
     // An identifier has at least 3 digits; the ones with fewer than 3 characters in this run ("A1-B2-C3") are
     // not looked for, which keeps the short numbers of a prompt ("1.2", "8k") cheap.
-    if (len >= 3 && on(Detector::patient_id) && i >= pid_end_) try_patient(i);
+    if (len >= 3 && on(Detector::patient_id) && i >= pid_end_ && patient_words(i)) try_patient(i);
     if (is_digit(c0)) {
       if (!(flags & (kLetter | kUnder))) {
         on_digit_run(i, j);
@@ -1126,18 +1130,21 @@ class Scanner {
 
   // ---- patient identifiers ----
 
-  /// Every context try_patient accepts holds "mrn", "patient" or "record" (any case): false when the text has
-  /// none of "mrn", "pat", "rec" (any case), found once per scan, 16 positions at a time.
-  bool patient_words() noexcept {
-    if (patient_words_ < 0) patient_words_ = find_patient_trigram() ? 1 : 0;
-    return patient_words_ != 0;
+  /// Every context try_patient accepts for the run at i holds "mrn", "patient" or "record" (any case), and that
+  /// word starts at most kPatientReach bytes before i: false when none of "mrn", "pat", "rec" (any case) starts
+  /// in [i - kPatientReach, i). Searched 16 positions at a time, each position at most once per scan (the runs
+  /// come in text order); once one is found, true for every later run (a prefilter may say yes too often).
+  static constexpr std::size_t kPatientReach = 64;
+  bool patient_words(std::size_t i) noexcept {
+    if (!pid_words_ && pid_searched_ < i) pid_words_ = find_patient_trigram(i);
+    return pid_words_;
   }
-  bool find_patient_trigram() const noexcept {
-    std::size_t q = 0;
+  [[gnu::noinline]] bool find_patient_trigram(std::size_t limit) noexcept {
+    std::size_t q = std::max(pid_searched_, limit > kPatientReach ? limit - kPatientReach : 0);
 #if defined(__SSE2__)
     const __m128i fold = _mm_set1_epi8(0x20);
     auto eq = [](__m128i x, char ch) { return _mm_cmpeq_epi8(x, _mm_set1_epi8(ch)); };
-    for (; n_ - q >= 18; q += 16) {
+    for (; q < limit && n_ - q >= 18; q += 16) {
       const __m128i a = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + q)), fold);
       const __m128i b = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + q + 1)), fold);
       const __m128i c = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + q + 2)), fold);
@@ -1148,12 +1155,13 @@ class Scanner {
       if (_mm_movemask_epi8(hit) != 0) return true;
     }
 #endif
-    for (; q + 3 <= n_; ++q) {
+    for (; q < limit && q + 3 <= n_; ++q) {
       const unsigned char a = p_[q] | 0x20, b = p_[q + 1] | 0x20, c = p_[q + 2] | 0x20;
       if ((a == 'm' && b == 'r' && c == 'n') || (a == 'p' && b == 'a' && c == 't') ||
           (a == 'r' && b == 'e' && c == 'c'))
         return true;
     }
+    pid_searched_ = q;
     return false;
   }
 
@@ -1170,7 +1178,8 @@ class Scanner {
   /// "MRN", "patient id|identifier|number|no|num|nr|#" or "medical record[s] [number|no|num|nr|#]", then up
   /// to 4 of " :#=.-" and an optional "is".
   void try_patient(std::size_t i) {
-    if (!patient_words()) return;
+    // The reach of the context before i (patient_words(i) is true here): i - t <= 20, t - k <= 4,
+    // k - b <= 12, "is" and the word before it 13, then up to 2 blanks and a 12-letter word (w2b): i - 63 <= w2b.
     // The identifier around the run.
     std::size_t t = i;
     while (t > 0 && i - t <= 20 && (is_alnum(p_[t - 1]) || p_[t - 1] == '-')) --t;
