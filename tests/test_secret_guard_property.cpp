@@ -360,3 +360,41 @@ TEST_CASE("secret guard property: GenerationEvent canonical bytes answer as the 
     REQUIRE(fa::guard_may_redact_canonical(c) == fa::guard_may_redact(e, {}));
   }
 }
+
+TEST_CASE("secret guard property: the AVX2 stage 1 answers as the SSE2 one at every offset", "[guard][property]") {
+  if (!fa::detail::guard_canonical_uses_avx2()) {
+    WARN("no AVX2 on this CPU: guard_may_redact_canonical has one stage 1 only");
+    return;
+  }
+  auto same = [](std::string_view t) {
+    const bool avx2 = fa::guard_may_redact_canonical(t);
+    REQUIRE(avx2 == fa::detail::guard_may_redact_canonical_portable(t));
+    return avx2;
+  };
+  std::size_t firing = 0, total = 0;
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    Gen g(seed * 0xD1B54A32D192ED03ull);
+    for (int i = 0; i < 400; ++i) {
+      const std::string c = canonical(i % 4 == 0 ? g.value(4) : g.event());
+      // Start offsets and lengths around the 32- and 16-byte steps and the zero-padded tail.
+      for (std::size_t off = 0; off < std::min<std::size_t>(c.size(), 40); off += 3)
+        for (std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{21}, std::size_t{37}, std::size_t{38}}) {
+          if (off + cut > c.size()) continue;
+          const std::string_view t = std::string_view(c).substr(off, c.size() - off - cut);
+          INFO("seed " << seed << " event " << i << " offset " << off << " cut " << cut << ": " << t);
+          firing += same(t);
+          ++total;
+        }
+    }
+  }
+  // One trigger at each position of a run of plain bytes: both stage 1 forms see it wherever it falls.
+  for (const char* trig : {"sk_live_", "AKIA", "ghp_", "xoxb", "eyJ", "://u@h", "\\/", "key", "token", "password"})
+    for (std::size_t at = 0; at < 100; ++at) {
+      std::string t = "\"" + std::string(100, 'z') + "\"";
+      t.insert(1 + at, std::string(" ") + trig + " ");
+      INFO(t);
+      same(t);
+    }
+  CHECK(firing > total / 10);
+  CHECK(total - firing > total / 10);
+}

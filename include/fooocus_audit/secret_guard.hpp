@@ -51,6 +51,14 @@ bool guard_may_redact(const GenerationEvent& event, const GuardOptions& options)
 /// argument. Fast path of AuditLogger::log(const nlohmann::json&).
 bool guard_may_redact_canonical(std::string_view canonical_json, const GuardOptions& options = {}) noexcept;
 
+namespace detail {
+/// guard_may_redact_canonical(canonical_json) (default options) with stage 1 16 bytes at a time (SSE2, else a
+/// byte loop) whatever the CPU: the reference for the AVX2 stage 1 chosen at run time (tests).
+bool guard_may_redact_canonical_portable(std::string_view canonical_json) noexcept;
+/// True when guard_may_redact_canonical runs its stage 1 with AVX2 on this CPU.
+bool guard_canonical_uses_avx2() noexcept;
+}  // namespace detail
+
 }  // namespace fooocus_audit
 
 #ifdef FOOOCUS_AUDIT_HEADER_ONLY
