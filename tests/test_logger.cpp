@@ -163,6 +163,48 @@ TEST_CASE("logger: logged events are written in order and the chain verifies") {
   CHECK(fa_test::user_events(records) == expected);
 }
 
+TEST_CASE("logger: record buffers reused across events and threads and loggers carry nothing over") {
+  // The writer hands emptied record buffers back to the producers (spare_heads_); a large event's buffer that
+  // comes back for a small one, or one logger's buffer used by another, must give exactly the small event.
+  fa_test::TempDir tmp;
+  const std::string dir_a = tmp / "a", dir_b = tmp / "b";
+  auto a = must_open(fa_test::options_for(dir_a));
+  auto b = must_open(fa_test::options_for(dir_b));
+  std::vector<json> expected_a, expected_b;
+  std::mutex mu;
+  std::atomic<int> failures{0};  // Catch2 assertions are not for other threads
+  auto produce = [&](int t) {
+    for (int i = 0; i < 400; ++i) {
+      const int id = t * 1000 + i;
+      const std::size_t pad = i % 5 == 0 ? 12000 : static_cast<std::size_t>(i % 7);  // large ones and small ones
+      const bool to_a = (i + t) % 2 == 0;
+      fooocus_audit::AuditLogger& lg = to_a ? *a : *b;
+      if (i % 4 == 3) {
+        const auto e = fa_test::generation_event(fmt::format("req_{}", id));
+        std::lock_guard<std::mutex> g(mu);  // the expected order is the order of acceptance
+        if (!lg.log(e).ok()) ++failures;
+        (to_a ? expected_a : expected_b).push_back(e.to_json());
+      } else {
+        const json e = test_event(id, pad);
+        std::lock_guard<std::mutex> g(mu);
+        if (!lg.log(e).ok()) ++failures;
+        (to_a ? expected_a : expected_b).push_back(e);
+      }
+      if (i % 50 == 49 && !lg.flush().ok()) ++failures;  // let buffers come back
+    }
+  };
+  std::thread t1(produce, 1), t2(produce, 2);
+  t1.join();
+  t2.join();
+  REQUIRE(failures == 0);
+  REQUIRE(a->close().ok());
+  REQUIRE(b->close().ok());
+  require_intact(dir_a);
+  require_intact(dir_b);
+  CHECK(fa_test::user_events(fa_test::read_records(dir_a)) == expected_a);
+  CHECK(fa_test::user_events(fa_test::read_records(dir_b)) == expected_b);
+}
+
 TEST_CASE("logger: reopening writes log.opened resumed and continues the chain") {
   fa_test::TempDir tmp;
   const std::string dir = tmp / "log";

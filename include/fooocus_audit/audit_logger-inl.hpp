@@ -56,6 +56,26 @@ constexpr std::size_t kWriteChunk = 1u << 20;
 // is slower than the writer thus costs one wake-up per batch, not one futex wake and one write(2) per event.
 constexpr std::size_t kWakeBatch = 64;
 constexpr std::chrono::microseconds kGatherDelay{1000};
+// Record buffers go back from the writer to the producers (AuditLogger::spare_heads_, then one per thread in
+// spare_head()), so that a record costs no allocation on the caller's thread and no cross-thread free. At most
+// this many wait, each of at most this capacity.
+constexpr std::size_t kSpareHeads = 2 * kWakeBatch;
+constexpr std::size_t kSpareHeadMaxCapacity = 16 * 1024;
+// Room for a typical event's record (the seed article's event takes about 1,450 bytes).
+constexpr std::size_t kHeadReserve = 1536;
+
+/// This thread's buffer for its next record: enqueue() refills it from AuditLogger::spare_heads_, log() takes it.
+inline std::string& spare_head() {
+  thread_local std::string spare;
+  return spare;
+}
+inline std::string take_spare_head() {
+  std::string s;
+  s.swap(spare_head());
+  s.clear();
+  s.reserve(kHeadReserve);
+  return s;
+}
 
 inline std::int64_t realtime_micros() noexcept {
   timespec ts{};
@@ -781,7 +801,8 @@ FA_INLINE Status AuditLogger::log(const nlohmann::json& event_in) {
   // The secret guard (docs/privacy.md §4.5): its prefilter runs over the canonical bytes, which are needed
   // anyway; only when it fires (or the event has no canonical form) the guard as before: a copy, redaction,
   // the copy serialized instead.
-  std::string bytes(record::kRecordHeadOpen);
+  std::string bytes = logger_impl::take_spare_head();
+  bytes.append(record::kRecordHeadOpen);
   bool canonical = true;
   try {
     jcs::append(bytes, event_in);
@@ -820,8 +841,7 @@ FA_INLINE Status AuditLogger::log(const nlohmann::json& event_in) {
 FA_INLINE Status AuditLogger::log(const GenerationEvent& event_in) {
   // The same schema without a JSON tree: request_id and the few formatted members of image_generation.
   if (Status s = events::validate_event(event_in); !s) return s;
-  std::string bytes;
-  bytes.reserve(1536);
+  std::string bytes = logger_impl::take_spare_head();
   bytes.append(record::kRecordHeadOpen);
   bool canonical = true;
   try {
@@ -892,6 +912,10 @@ FA_INLINE Status AuditLogger::enqueue(std::string&& head_with_event, std::size_t
   queue_.push_back(std::move(record));
   queue_depth_.store(queue_.size(), std::memory_order_relaxed);
   ++accepted_;
+  if (!spare_heads_.empty() && logger_impl::spare_head().capacity() < logger_impl::kHeadReserve) {
+    logger_impl::spare_head().swap(spare_heads_.back());
+    spare_heads_.pop_back();
+  }
   if (first) queue_since_ = std::chrono::steady_clock::now();
   // An idle writer hears of the first record (it then waits kGatherDelay for more); a waiting one of a batch.
   if ((first && writer_idle_) || queue_.size() == std::min(logger_impl::kWakeBatch, options_.queue_capacity))
@@ -1008,6 +1032,8 @@ FA_INLINE void AuditLogger::run() {
   const bool group = options_.durability == Durability::group_commit;
   const bool none = options_.durability == Durability::none;
   std::vector<Sealable> batch;
+  std::vector<std::string> recycled;  // emptied record buffers, handed to spare_heads_ under the next lock
+  recycled.reserve(logger_impl::kSpareHeads);
   bool failing = false, fatal = false;
   clock::time_point retry_at{};
 
@@ -1016,6 +1042,11 @@ FA_INLINE void AuditLogger::run() {
     bool stopping = false;
     {
       std::unique_lock<std::mutex> lk(mu_);
+      for (std::string& h : recycled) {  // the last batch's buffers, for the producers
+        if (spare_heads_.size() >= logger_impl::kSpareHeads) break;
+        spare_heads_.push_back(std::move(h));
+      }
+      recycled.clear();
       auto has_work = [&] {
         if (stop_) return true;
         if (fatal) return false;
@@ -1061,6 +1092,10 @@ FA_INLINE void AuditLogger::run() {
         // After a failure the records stay in memory, in order, until a retry writes them.
         if (!failing && err.ok()) err = maybe_rotate(r.head.size() + logger_impl::kRecordOverhead);
         seal(r, true);
+        if (recycled.size() < logger_impl::kSpareHeads && r.head.capacity() <= logger_impl::kSpareHeadMaxCapacity) {
+          r.head.clear();  // sealed: its bytes are in buf_
+          recycled.push_back(std::move(r.head));
+        }
         if (!r.monitor.empty()) monitor_sealed(r);
         if (!failing && err.ok() && (mac_ || track_tree_) &&
             ((mac_ && epoch_records_ >= options_.mac_epoch_records) ||

@@ -251,6 +251,7 @@ class AuditLogger {
   mutable std::mutex mu_;
   std::condition_variable writer_cv_, space_cv_, flush_cv_;
   std::vector<Sealable> queue_;
+  std::vector<std::string> spare_heads_;  // emptied record buffers from the writer, for the producers' next events
   std::uint64_t accepted_ = 0, written_ = 0, durable_ = 0, dropped_ = 0, dropped_pending_ = 0;
   std::uint64_t flush_target_ = 0, records_ = 0, write_errors_ = 0;
   std::uint64_t mac_epoch_ = 0, checkpoints_pub_ = 0, checkpoints_unsigned_pub_ = 0;  // published by the writer

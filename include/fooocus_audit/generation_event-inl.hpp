@@ -5,6 +5,8 @@
 #include "fooocus_audit/generation_event.hpp"
 #endif
 
+#include <cstring>
+
 #include "fooocus_audit/jcs.hpp"
 #include "fooocus_audit/record.hpp"
 
@@ -18,18 +20,30 @@ class Writer {
   explicit Writer(std::string& out) : out_(out) {}
   void open() { out_.push_back('{'); first_ = true; }
   void close() { out_.push_back('}'); first_ = false; }
-  void key(const char* k) {
-    if (!first_) out_.push_back(',');
+  // A member name (a literal) with its separator, quotes and colon in one append.
+  template <std::size_t N>
+  void key(const char (&k)[N]) {
+    char buf[N + 3];
+    std::size_t n = 0;
+    if (!first_) buf[n++] = ',';
     first_ = false;
-    out_.push_back('"');
-    out_.append(k);
-    out_.append("\":");
+    buf[n++] = '"';
+    std::memcpy(buf + n, k, N - 1);
+    n += N - 1;
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out_.append(buf, n);
   }
-  void str(const char* k, const std::string& v) { key(k); jcs::append_string(out_, v); }
-  void integer(const char* k, std::int64_t v) { key(k); jcs::append_integer(out_, v); }
-  void number(const char* k, double v) { key(k); jcs::append_number(out_, v); }
-  void boolean(const char* k, bool v) { key(k); out_.append(v ? "true" : "false"); }
-  void begin_array(const char* k) { key(k); out_.push_back('['); first_ = true; }
+  template <std::size_t N>
+  void str(const char (&k)[N], const std::string& v) { key(k); jcs::append_string(out_, v); }
+  template <std::size_t N>
+  void integer(const char (&k)[N], std::int64_t v) { key(k); jcs::append_integer(out_, v); }
+  template <std::size_t N>
+  void number(const char (&k)[N], double v) { key(k); jcs::append_number(out_, v); }
+  template <std::size_t N>
+  void boolean(const char (&k)[N], bool v) { key(k); out_.append(v ? "true" : "false", v ? 4 : 5); }
+  template <std::size_t N>
+  void begin_array(const char (&k)[N]) { key(k); out_.push_back('['); first_ = true; }
   void end_array() { out_.push_back(']'); first_ = false; }
   void element() {
     if (!first_) out_.push_back(',');
