@@ -272,6 +272,21 @@ TEST_CASE("capi events: typed and JSON back ends write the same records as the r
          e["outputs"].push_back(e["outputs"][0]);
          e["outputs"].push_back(e["outputs"][0]);
        }},
+      // The typed back end reuses its last event's array elements (and their strings): fewer, shorter ones
+      // after more, longer ones must leave nothing behind.
+      {"two long outputs, two long loras, three styles",
+       [](json& e) {
+         e["outputs"].push_back(e["outputs"][0]);
+         e["outputs"][1]["url"] = "s3://" + std::string(300, 'u');
+         e["request"]["loras"].push_back({{"name", std::string(200, 'l')}, {"weight", 0.25}});
+         e["request"]["styles"].push_back(std::string(100, 's'));
+       }},
+      {"one short output, one short lora, one style",
+       [](json& e) {
+         e["outputs"][0]["url"] = "s3://b/k.png";
+         e["request"]["loras"][0]["name"] = "l";
+         e["request"]["styles"] = json::array({"S"});
+       }},
       {"style a number", [](json& e) { e["request"]["styles"][0] = 3; }},
       {"outputs an object", [](json& e) { e["outputs"] = json::object(); }},
       {"request null", [](json& e) { e["request"] = nullptr; }},
@@ -279,6 +294,12 @@ TEST_CASE("capi events: typed and JSON back ends write the same records as the r
       {"guidance -0.0", [](json& e) { e["request"]["guidance_scale"] = -0.0; }},
       {"guidance tiny", [](json& e) { e["request"]["guidance_scale"] = 5e-324; }},
       {"guidance huge", [](json& e) { e["request"]["sharpness"] = 1.7976931348623157e308; }},
+      // Integral doubles beyond 2^53-1 (below 1e21 JCS writes them as integers): refused by both back ends
+      // with the same message, which names the member.
+      {"sharpness 2^60", [](json& e) { e["request"]["sharpness"] = 1152921504606846976.0; }},
+      {"guidance -2^53-2", [](json& e) { e["request"]["guidance_scale"] = -9007199254740994.0; }},
+      {"lora weight 1e20", [](json& e) { e["request"]["loras"][0]["weight"] = 1e20; }},
+      {"lora weight 1e21", [](json& e) { e["request"]["loras"][0]["weight"] = 1e21; }},
       {"generation.submitted", [](json& e) {
          json s{{"event_type", "generation.submitted"}, {"request_id", "r1"}, {"request", e["request"]}};
          e = s;

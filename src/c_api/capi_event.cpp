@@ -858,7 +858,12 @@ class Shape {
   }
   bool number(std::size_t i, double* out) const {
     if (t_.nodes[i].kind != NodeKind::floating) return false;
-    *out = t_.nodes[i].v.d;
+    const double d = t_.nodes[i].v.d;
+    // A double no record can hold (jcs: not finite, or integral beyond 2^53-1 and below 1e21, where it would be
+    // written as an integer) goes to the JSON path, which refuses it naming the member, as it always did.
+    const double mag = std::fabs(d);
+    if (!std::isfinite(d) || (mag > static_cast<double>(record::kMaxSafeInteger) && mag < 1e21)) return false;
+    *out = d;
     return true;
   }
   bool boolean(std::size_t i, bool* out) const {
@@ -941,19 +946,27 @@ bool tree_to_generation_event(const EventTree& t, GenerationEvent* g) {
           return true;
         }
         if (m == "loras") {
-          r.loras.clear();
-          return s.elements(j, [&](std::size_t e) {
-            GenerationEvent::Lora& l = r.loras.emplace_back();
+          std::size_t n = 0;  // elements are reused (and their strings' capacity) from the thread's last event
+          const bool ok = s.elements(j, [&](std::size_t e) {
+            if (n == r.loras.size()) r.loras.emplace_back();
+            GenerationEvent::Lora& l = r.loras[n++];
             return s.members(e, 2, [&](std::string_view f, std::size_t k) {
               if (f == "name") return s.str(k, &l.name);
               if (f == "weight") return s.number(k, &l.weight);
               return false;
             });
           });
+          r.loras.resize(n);
+          return ok;
         }
         if (m == "styles") {
-          r.styles.clear();
-          return s.elements(j, [&](std::size_t e) { return s.str(e, &r.styles.emplace_back()); });
+          std::size_t n = 0;
+          const bool ok = s.elements(j, [&](std::size_t e) {
+            if (n == r.styles.size()) r.styles.emplace_back();
+            return s.str(e, &r.styles[n++]);
+          });
+          r.styles.resize(n);
+          return ok;
         }
         if (m == "guidance_scale") return s.number(j, &r.guidance_scale);
         if (m == "sharpness") return s.number(j, &r.sharpness);
@@ -974,9 +987,10 @@ bool tree_to_generation_event(const EventTree& t, GenerationEvent* g) {
       });
     }
     if (name == "outputs") {
-      g->outputs.clear();
-      return s.elements(i, [&](std::size_t e) {
-        GenerationEvent::Output& o = g->outputs.emplace_back();
+      std::size_t n = 0;
+      const bool ok = s.elements(i, [&](std::size_t e) {
+        if (n == g->outputs.size()) g->outputs.emplace_back();
+        GenerationEvent::Output& o = g->outputs[n++];
         return s.members(e, 5, [&](std::string_view m, std::size_t j) {
           if (m == "url") return s.str(j, &o.url);
           if (m == "hash") return s.str(j, &o.hash);
@@ -986,6 +1000,8 @@ bool tree_to_generation_event(const EventTree& t, GenerationEvent* g) {
           return false;
         });
       });
+      g->outputs.resize(n);
+      return ok;
     }
     if (name == "safety") {
       GenerationEvent::Safety& f = g->safety;
@@ -1042,7 +1058,9 @@ class TreeLease {
   ~TreeLease() {
     if (own_) return;
     t_tree.clear();
-    if (t_tree.nodes.capacity() > 4096) std::vector<Node>().swap(t_tree.nodes);  // a large event's memory
+    // A large event's memory is not kept for the life of the thread.
+    if (t_tree.nodes.capacity() > 4096) std::vector<Node>().swap(t_tree.nodes);
+    if (t_tree.refs.capacity() > 4096) std::vector<EventTree::Ref>().swap(t_tree.refs);
     t_tree_busy = false;
   }
   TreeLease(const TreeLease&) = delete;
