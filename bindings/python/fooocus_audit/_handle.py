@@ -106,6 +106,10 @@ class Handle:
         self._lock = threading.Lock()
         self._cv = threading.Condition(self._lock)
         self._inflight = 0
+        # Calls in flight on the lock-free path (AuditLogger.log): one element each. list.append and list.pop are
+        # each one atomic operation (under the GIL, and with the list's own lock in free-threaded builds), so this
+        # counts without taking the lock (the protocol is described above _leave_fast).
+        self._inflight_fast: list = []
         self._closing = False
         self._destroyed = False
 
@@ -140,6 +144,17 @@ class Handle:
                 if self._closing and self._inflight == 0:
                     self._cv.notify_all()
 
+    # The lock-free form of _call's counting, for the per-event path (AuditLogger.log inlines it): append to
+    # _inflight_fast, then read _closing; _destroy sets _closing, then reads len(_inflight_fast) (both under the
+    # lock). Whichever of the two comes second sees the other's write: either the destroy waits for this call, or
+    # this call sees _closing, takes its element back (_leave_fast) and goes through _call, which waits for the
+    # destroy. _leave_fast ends a counted call.
+    def _leave_fast(self) -> None:
+        self._inflight_fast.pop()
+        if self._closing:
+            with self._lock:
+                self._cv.notify_all()  # a destroy waits for the last call in flight
+
     def _call_out(self, name: str, *args: Any) -> bytes:
         buf = ctypes.c_void_p()
         size = ctypes.c_size_t()
@@ -160,7 +175,7 @@ class Handle:
                 self._destroyed = True
                 self._cv.notify_all()
                 return
-            while self._inflight:
+            while self._inflight or self._inflight_fast:
                 self._cv.wait()
         try:
             getattr(self._lib, self._destroy_name)(self._ptr)

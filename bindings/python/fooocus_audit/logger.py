@@ -125,26 +125,25 @@ class AuditLogger(Handle):
             except ValueError:  # a type marshal cannot write, or deeper than it nests: JSON decides
                 data = None
             if data is not None:
-                # Handle._call inlined (this is every event's path): count the call in flight unless a destroy is
-                # under way (then _call waits for it, and the library answers invalid_handle).
-                lock = self._lock
-                with lock:
-                    fast = not self._closing
-                    if fast:
-                        self._inflight += 1
-                if fast:
+                # Handle._call inlined (this is every event's path), its counting lock-free (see Handle._leave_fast):
+                # the call is counted in flight unless a destroy is under way (then _call waits for it, and the
+                # library answers invalid_handle).
+                inflight = self._inflight_fast
+                inflight.append(None)
+                if not self._closing:
                     try:
                         status = self._lib.fa_logger_log_marshal_status(self._ptr, data, len(data))
                     finally:
-                        with lock:
-                            self._inflight -= 1
-                            if self._closing and self._inflight == 0:
-                                self._cv.notify_all()
+                        inflight.pop()
+                        if self._closing:
+                            with self._lock:
+                                self._cv.notify_all()  # a destroy waits for the last call in flight
                     if status == errors.OK:
                         return
                     if status not in _JSON_DECIDES:
                         _native.raise_status(status)
                 else:
+                    self._leave_fast()
                     try:
                         self._call("fa_logger_log_marshal", data, len(data))
                         return

@@ -15,6 +15,7 @@ import fooocus_audit
 from fooocus_audit import (AuditLogger, ChainVerifier, Closed, FooocusAuditError, GenerationTracker,
                            InvalidArgument, InvalidHandle, Locked, ModelVersionRegistry, TooLarge, errors)
 from fooocus_audit import _native
+from fooocus_audit import logger as logger_module
 
 from conftest import PACKAGE_ROOT, make_sanitizer, read_events
 
@@ -292,6 +293,34 @@ def test_close_waits_for_calls_in_flight(log_dir):
     for t in ts:
         t.join()
     assert not failures
+
+
+def test_release_waits_for_a_marshal_call_in_flight(log_dir, monkeypatch):
+    # AuditLogger.log counts its marshal call without the handle's lock (Handle._leave_fast): a release started
+    # while the call is inside the library must wait for it, and later calls must not reach the freed handle.
+    lg = AuditLogger(dir=log_dir, durability="none")
+    real = lg._lib.fa_logger_log_marshal_status
+    released = threading.Event()
+    seen = []
+
+    def in_flight(ptr, data, n):
+        t = threading.Thread(target=lambda: (lg.release(), released.set()))
+        t.start()
+        seen.append(released.wait(0.2))  # still waiting: this call is in flight
+        seen.append(real(ptr, data, n))
+        seen.append(t)
+        return seen[1]
+
+    monkeypatch.setattr(lg._lib, "fa_logger_log_marshal_status", in_flight)
+    if not logger_module.marshal_usable(lg._lib):
+        pytest.skip("the library does not take marshal events")
+    lg.log({"event_type": "test.in_flight"})
+    seen[2].join()
+    assert seen[:2] == [False, errors.OK] and released.is_set()
+    with pytest.raises(InvalidHandle):
+        lg.log({"event_type": "test.after_release"})
+    events = [e["event_type"] for e in read_events(log_dir)]
+    assert events.count("test.in_flight") == 1 and "test.after_release" not in events
 
 
 # --- GenerationTracker ------------------------------------------------------------------------------------------------
