@@ -798,59 +798,44 @@ FA_INLINE Anchor AuditLogger::sealed_head() const { return Anchor{log_id_, next_
 FA_INLINE Status AuditLogger::log(const nlohmann::json& event_in) {
   // The event schema (docs/events.md): object, event_type per §4 and not log.*, known types' members.
   if (Status s = events::validate_event(event_in); !s) return s;
-  // The secret guard (docs/privacy.md §4.5): its prefilter runs over the canonical bytes, which are needed
-  // anyway; only when it fires (or the event has no canonical form) the guard as before: a copy, redaction,
-  // the copy serialized instead.
-  std::string bytes = logger_impl::take_spare_head();
-  bytes.append(record::kRecordHeadOpen);
-  bool canonical = true;
-  try {
-    jcs::append(bytes, event_in);
-  } catch (const jcs::Error&) {
-    canonical = false;
-  }
-  std::optional<nlohmann::json> guarded;
-  std::size_t redacted = 0;
-  if (!canonical ||
-      guard_may_redact_canonical(std::string_view(bytes).substr(record::kRecordHeadOpen.size()),
-                                 options_.secret_guard)) {
-    if (Status s = logger_impl::apply_guard(event_in, options_.secret_guard, guarded, redacted); !s) return s;
-    if (guarded || !canonical) {
-      bytes.resize(record::kRecordHeadOpen.size());
-      try {
-        jcs::append(bytes, guarded ? *guarded : event_in);
-      } catch (const jcs::Error& e) {
-        return {Code::invalid_argument, e.what()};
-      }
-    }
-  }
-  const nlohmann::json& event = guarded ? *guarded : event_in;
-  if (logger_impl::nests_deeper_than(event, logger_impl::kMaxEventDepth))
-    return {Code::invalid_argument, fmt::format("event nests deeper than {} levels (its record adds one more)",
-                                                logger_impl::kMaxEventDepth)};
-  const std::size_t event_bytes = bytes.size() - record::kRecordHeadOpen.size();
-  MonitorInput watched = options_.monitor ? options_.monitor->extract(event) : MonitorInput();
-  Status st = enqueue(std::move(bytes), event_bytes, std::move(watched));
-  if (st.ok() && redacted != 0) {
-    std::lock_guard<std::mutex> g(mu_);
-    secrets_redacted_ += redacted;
-  }
-  return st;
+  return log_validated(event_in);
 }
 
 FA_INLINE Status AuditLogger::log(const GenerationEvent& event_in) {
   // The same schema without a JSON tree: request_id and the few formatted members of image_generation.
   if (Status s = events::validate_event(event_in); !s) return s;
+  return log_validated(event_in);
+}
+
+namespace logger_impl {
+
+inline void append_canonical(std::string& out, const nlohmann::json& event) { jcs::append(out, event); }
+inline void append_canonical(std::string& out, const GenerationEvent& event) { event.append_canonical(out); }
+
+inline Status check_depth(const nlohmann::json& event) {
+  if (nests_deeper_than(event, kMaxEventDepth))
+    return {Code::invalid_argument,
+            fmt::format("event nests deeper than {} levels (its record adds one more)", kMaxEventDepth)};
+  return {};
+}
+inline Status check_depth(const GenerationEvent&) { return {}; }  // its shape nests three levels
+
+}  // namespace logger_impl
+
+template <typename Event>
+Status AuditLogger::log_validated(const Event& event_in) {
+  // The secret guard (docs/privacy.md §4.5): its prefilter runs over the canonical bytes, which are needed
+  // anyway (every string guard_redact scans is in them); only when it fires (or the event has no canonical
+  // form) the guard as before: a copy, redaction, the copy serialized instead.
   std::string bytes = logger_impl::take_spare_head();
   bytes.append(record::kRecordHeadOpen);
   bool canonical = true;
   try {
-    event_in.append_canonical(bytes);
+    logger_impl::append_canonical(bytes, event_in);
   } catch (const jcs::Error&) {
     canonical = false;
   }
-  // The secret guard as in log(json): every string that guard_redact(GenerationEvent) scans is in the bytes.
-  std::optional<GenerationEvent> guarded;
+  std::optional<Event> guarded;
   std::size_t redacted = 0;
   if (!canonical ||
       guard_may_redact_canonical(std::string_view(bytes).substr(record::kRecordHeadOpen.size()),
@@ -859,13 +844,14 @@ FA_INLINE Status AuditLogger::log(const GenerationEvent& event_in) {
     if (guarded || !canonical) {
       bytes.resize(record::kRecordHeadOpen.size());
       try {
-        (guarded ? *guarded : event_in).append_canonical(bytes);
+        logger_impl::append_canonical(bytes, guarded ? *guarded : event_in);
       } catch (const jcs::Error& e) {
         return {Code::invalid_argument, e.what()};
       }
     }
   }
-  const GenerationEvent& event = guarded ? *guarded : event_in;
+  const Event& event = guarded ? *guarded : event_in;
+  if (Status s = logger_impl::check_depth(event); !s) return s;
   const std::size_t event_bytes = bytes.size() - record::kRecordHeadOpen.size();
   MonitorInput watched = options_.monitor ? options_.monitor->extract(event) : MonitorInput();
   Status st = enqueue(std::move(bytes), event_bytes, std::move(watched));

@@ -184,6 +184,9 @@ class AuditLogger {
     MonitorInput monitor;                // what the monitor needs of the event (empty without a monitor)
   };
   Sealable make_sealable(std::string&& head_with_event, bool hash_now) const;
+  /// Both log() overloads after validation: canonical bytes, the secret guard, the monitor's input, enqueue.
+  template <typename Event>
+  Status log_validated(const Event& event);
   Status enqueue(std::string&& head_with_event, std::size_t event_bytes, MonitorInput monitor = {});
   void run();
   void seal(Sealable& record, bool is_event);
