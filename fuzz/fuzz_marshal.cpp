@@ -21,6 +21,7 @@
 // The C ABI's internals (not exported by libfooocus_audit_c), compiled here with the fuzzer's instrumentation.
 #include "../src/c_api/capi_event.cpp"
 #include "../src/c_api/capi_json.cpp"
+#include "../tests/support/json_identical.hpp"
 
 #define FA_FUZZ_TARGET "fuzz_marshal"
 #include "fuzz_check.hpp"
@@ -32,31 +33,6 @@ namespace {
 namespace fa = fooocus_audit;
 namespace capi = fooocus_audit::capi;
 using nlohmann::json;
-
-bool same(const json& a, const json& b) {
-  if (a.type() != b.type()) return false;
-  switch (a.type()) {
-    case json::value_t::object: {
-      if (a.size() != b.size()) return false;
-      for (auto it = a.begin(); it != a.end(); ++it) {
-        const auto jt = b.find(it.key());
-        if (jt == b.end() || !same(*it, *jt)) return false;
-      }
-      return true;
-    }
-    case json::value_t::array: {
-      if (a.size() != b.size()) return false;
-      for (std::size_t i = 0; i < a.size(); ++i)
-        if (!same(a[i], b[i])) return false;
-      return true;
-    }
-    case json::value_t::number_float: {
-      const double x = a.get<double>(), y = b.get<double>();
-      return std::memcmp(&x, &y, sizeof x) == 0;
-    }
-    default: return a == b;
-  }
-}
 
 std::size_t depth(const json& j) {
   if (!j.is_structured()) return 0;
@@ -102,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string text = j.dump();
     capi::EventTree back;
     CHECK(capi::decode_json_fast(text, &back));
-    CHECK(same(capi::tree_to_json(back), j));
+    CHECK(fa_test::identical(capi::tree_to_json(back), j));
     check_typed(tree, j, input);
   }
 
@@ -111,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     json ref;
     CHECK(capi::parse_json_object(input.data(), input.size(), "event", &ref).ok());
     const json j = capi::tree_to_json(fast);
-    CHECK(same(j, ref));
+    CHECK(fa_test::identical(j, ref));
     check_typed(fast, j, input);
   }
   return 0;

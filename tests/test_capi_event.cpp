@@ -20,6 +20,8 @@
 #include "../src/c_api/capi_event.cpp"
 #include "../src/c_api/capi_json.cpp"
 #include "support/logger_support.hpp"
+#include "support/files.hpp"
+#include "support/json_identical.hpp"
 
 namespace {
 
@@ -27,52 +29,9 @@ namespace fa = fooocus_audit;
 namespace capi = fooocus_audit::capi;
 using nlohmann::json;
 
-const char* const kSeedEvent = R"({
-  "event_type": "image_generation", "version": "1.0", "timestamp": "2026-03-25T14:30:45.123Z",
-  "request_id": "req_764cabcf-b745-4b3e-ae38-1200304cf45b", "user_id": "alice@enterprise.com",
-  "tenant_id": "acme_corp", "session_id": "sess_abc123def456", "ip_address": "10.2.3.4",
-  "user_agent": "Fooocus-API-client/1.0",
-  "request": {
-    "prompt_sanitized": "professional product photography, luxury watch on marble surface",
-    "prompt_hash": "hmac-sha256:5f1d0f6c2a4bdfb1b7c1e9e0c4f0a35d4a5e4a9e3a6f3c9b0f8d2e7a1c4b6d80",
-    "negative_prompt": "blurry, low resolution, watermark", "performance": "Quality",
-    "aspect_ratio": "1024x1024", "num_images": 1, "seed": 176400,
-    "loras": [{"name": "brand-style-v2", "weight": 0.8}], "styles": ["Fooocus Enhance", "Fooocus Sharp"],
-    "guidance_scale": 4.0, "sharpness": 2.0, "enable_safety_checker": true},
-  "processing": {"worker_id": "gpu-node-5", "queue_wait_ms": 234, "generation_duration_ms": 8542,
-                 "retry_count": 0, "model_version": "sd_xl_base_1.0", "refiner_model": "None"},
-  "outputs": [{"url": "s3://company-images/generations/acme_corp/req_764cabcf.png",
-               "hash": "sha256:742b42db2607565a6f33f23f218216a61a3597304c8ac71e3de81b6e68d7b852",
-               "width": 1024, "height": 1024, "file_size_bytes": 524288}],
-  "safety": {"has_nsfw_concepts": false, "safety_checker_version": "v2.1"},
-  "result": "success"
-})";
-
-// Same type and same value, numbers bit for bit (nlohmann's operator== calls 1 and 1.0 equal).
-bool same(const json& a, const json& b) {
-  if (a.type() != b.type()) return false;
-  switch (a.type()) {
-    case json::value_t::object: {
-      if (a.size() != b.size()) return false;
-      for (auto it = a.begin(); it != a.end(); ++it) {
-        const auto jt = b.find(it.key());
-        if (jt == b.end() || !same(*it, *jt)) return false;
-      }
-      return true;
-    }
-    case json::value_t::array: {
-      if (a.size() != b.size()) return false;
-      for (std::size_t i = 0; i < a.size(); ++i)
-        if (!same(a[i], b[i])) return false;
-      return true;
-    }
-    case json::value_t::number_float: {
-      const double x = a.get<double>(), y = b.get<double>();
-      return std::memcmp(&x, &y, sizeof x) == 0;
-    }
-    default: return a == b;
-  }
-}
+// The seed article's §2.2 example event (docs/events.md §4), as text with whitespace; shared with the Python tests
+// and bench_ctypes.py.
+const std::string kSeedEvent = fa_test::read_bytes(FA_SOURCE_DIR "/tests/data/seed_event.json");
 
 // The fast parser takes `text` and gives what the reference parser gives, or leaves it to the reference parser.
 void check_fast_parser(const std::string& text, bool must_take = false) {
@@ -83,7 +42,7 @@ void check_fast_parser(const std::string& text, bool must_take = false) {
   const fa::Status s = capi::parse_json_object(text.data(), text.size(), "event", &ref);
   if (fast) {
     REQUIRE(s.ok());  // never more lenient than the reference
-    CHECK(same(capi::tree_to_json(tree), ref));
+    CHECK(fa_test::identical(capi::tree_to_json(tree), ref));
   }
   if (must_take) CHECK(fast);
 }

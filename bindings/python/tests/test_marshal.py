@@ -7,6 +7,7 @@ import copy
 import json
 import marshal
 import os
+import pathlib
 
 import pytest
 
@@ -16,26 +17,9 @@ from fooocus_audit import logger as logger_module
 
 from conftest import segment_files
 
-SEED = {
-    "event_type": "image_generation", "version": "1.0", "timestamp": "2026-03-25T14:30:45.123Z",
-    "request_id": "req_764cabcf-b745-4b3e-ae38-1200304cf45b", "user_id": "alice@enterprise.com",
-    "tenant_id": "acme_corp", "session_id": "sess_abc123def456", "ip_address": "10.2.3.4",
-    "user_agent": "Fooocus-API-client/1.0",
-    "request": {
-        "prompt_sanitized": "professional product photography, luxury watch on marble surface",
-        "prompt_hash": "hmac-sha256:5f1d0f6c2a4bdfb1b7c1e9e0c4f0a35d4a5e4a9e3a6f3c9b0f8d2e7a1c4b6d80",
-        "negative_prompt": "blurry, low resolution, watermark", "performance": "Quality",
-        "aspect_ratio": "1024x1024", "num_images": 1, "seed": 176400,
-        "loras": [{"name": "brand-style-v2", "weight": 0.8}], "styles": ["Fooocus Enhance", "Fooocus Sharp"],
-        "guidance_scale": 4.0, "sharpness": 2.0, "enable_safety_checker": True},
-    "processing": {"worker_id": "gpu-node-5", "queue_wait_ms": 234, "generation_duration_ms": 8542,
-                   "retry_count": 0, "model_version": "sd_xl_base_1.0", "refiner_model": "None"},
-    "outputs": [{"url": "s3://company-images/generations/acme_corp/req_764cabcf.png",
-                 "hash": "sha256:742b42db2607565a6f33f23f218216a61a3597304c8ac71e3de81b6e68d7b852",
-                 "width": 1024, "height": 1024, "file_size_bytes": 524288}],
-    "safety": {"has_nsfw_concepts": False, "safety_checker_version": "v2.1"},
-    "result": "success",
-}
+# The seed article's §2.2 example event (docs/events.md §4), shared with the C++ tests and bench_ctypes.py.
+SEED_EVENT_PATH = pathlib.Path(__file__).resolve().parents[3] / "tests" / "data" / "seed_event.json"
+SEED = json.loads(SEED_EVENT_PATH.read_text(encoding="utf-8"))
 
 
 def edited(path, value):
