@@ -175,12 +175,18 @@ inline double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-/// CPU time of the calling thread, in seconds: what one core did for it, whatever else the machine ran.
-inline double thread_cpu_seconds() {
+/// A CPU-time clock (CLOCK_THREAD_CPUTIME_ID, CLOCK_PROCESS_CPUTIME_ID), in seconds.
+inline double cpu_clock_seconds(clockid_t id) {
   timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  ::clock_gettime(id, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
+
+/// CPU time of the calling thread, in seconds: what one core did for it, whatever else the machine ran.
+inline double thread_cpu_seconds() { return cpu_clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
+
+/// CPU time of the whole process (every thread), in seconds.
+inline double process_cpu_seconds() { return cpu_clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 /// The run with the median `seconds(run)` (of an even count, the upper of the two middle ones).
 template <typename Run, typename Seconds>

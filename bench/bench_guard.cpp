@@ -179,21 +179,14 @@ struct Case {
   bool wall = false;  // logging: two threads, timed by the wall clock
 };
 
-double cpu_clock(clockid_t id) {
-  timespec ts{};
-  ::clock_gettime(id, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-double thread_cpu_seconds() { return cpu_clock(CLOCK_THREAD_CPUTIME_ID); }
-
 // The machine is shared: single-thread cases are timed by the CPU time of their thread (what one core
 // does, independent of how often the scheduler ran something else); logging cases by the wall clock.
 template <typename F>
 Result timed(F&& f, bool wall) {
   const auto t0 = Clock::now();
-  const double c0 = thread_cpu_seconds(), p0 = cpu_clock(CLOCK_PROCESS_CPUTIME_ID);
+  const double c0 = fa_bench::thread_cpu_seconds(), p0 = fa_bench::process_cpu_seconds();
   const std::size_t found = f();
-  const double c1 = thread_cpu_seconds(), p1 = cpu_clock(CLOCK_PROCESS_CPUTIME_ID);
+  const double c1 = fa_bench::thread_cpu_seconds(), p1 = fa_bench::process_cpu_seconds();
   const auto t1 = Clock::now();
   return Result{wall ? std::chrono::duration<double>(t1 - t0).count() : c1 - c0, found, p1 - p0};
 }

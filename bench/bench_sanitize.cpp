@@ -75,26 +75,18 @@ struct Timing {
   double wall = 0, cpu = 0;
 };
 
-double thread_cpu_now() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
 template <typename F>
 Timing median_timing(int runs, F&& round) {
   round();  // warm-up
   std::vector<double> w, c;
   for (int r = 0; r < runs; ++r) {
     const auto t0 = Clock::now();
-    const double c0 = thread_cpu_now();
+    const double c0 = fa_bench::thread_cpu_seconds();
     round();
-    c.push_back(thread_cpu_now() - c0);
+    c.push_back(fa_bench::thread_cpu_seconds() - c0);
     w.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  std::sort(w.begin(), w.end());
-  std::sort(c.begin(), c.end());
-  return {w[w.size() / 2], c[c.size() / 2]};
+  return {fa_bench::median(std::move(w)), fa_bench::median(std::move(c))};
 }
 
 std::string adversarial(std::size_t bytes, int kind) {
