@@ -12,37 +12,25 @@
 #include <vector>
 
 #include "fooocus_audit/detail/secret_detectors.hpp"
+#include "support/random_text.hpp"
 
 namespace d = fooocus_audit::detect;
 using d::Detector;
 
 namespace {
 
-const std::string kBase62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+using fa_test::kB64Url;
+using fa_test::kBase62;
 const std::string kUpperDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-const std::string kB64Url = kBase62 + "-_";
 
 std::mt19937_64& rng() {
   static std::mt19937_64 r(20260325);
   return r;
 }
-std::string rnd(const std::string& alphabet, std::size_t n) {
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s.push_back(alphabet[rng()() % alphabet.size()]);
-  return s;
-}
+std::string rnd(const std::string& alphabet, std::size_t n) { return fa_test::random_text(rng(), alphabet, n); }
 /// Random text over `alphabet` containing at least a lower case letter, an upper case letter and a digit.
 std::string rnd_mixed(const std::string& alphabet, std::size_t n) {
-  for (;;) {
-    std::string s = rnd(alphabet, n);
-    bool lo = false, up = false, di = false;
-    for (char c : s) {
-      lo = lo || (c >= 'a' && c <= 'z');
-      up = up || (c >= 'A' && c <= 'Z');
-      di = di || (c >= '0' && c <= '9');
-    }
-    if (lo && up && di) return s;
-  }
+  return fa_test::random_mixed(rng(), alphabet, n);
 }
 
 // CRC-32 written bit by bit (independent of the library's table) and GitHub's base62 encoding.

@@ -22,14 +22,15 @@
 #include "fooocus_audit/secret_guard.hpp"
 #include "support/files.hpp"
 #include "support/log_fixture.hpp"
+#include "support/random_text.hpp"
 
 namespace fa = fooocus_audit;
 using nlohmann::json;
 
 namespace {
 
-const std::string kBase62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const std::string kB64Url = kBase62 + "-_";
+using fa_test::kB64Url;
+using fa_test::kBase62;
 
 class Gen {
  public:
@@ -41,24 +42,9 @@ class Gen {
   const T& pick(const std::vector<T>& v) {
     return v[below(v.size())];
   }
-  std::string rnd(const std::string& alphabet, std::size_t n) {
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i) s.push_back(alphabet[below(alphabet.size())]);
-    return s;
-  }
+  std::string rnd(const std::string& alphabet, std::size_t n) { return fa_test::random_text(r_, alphabet, n); }
   /// At least one lower, one upper, one digit: high entropy for generic_secret.
-  std::string mixed(const std::string& alphabet, std::size_t n) {
-    for (;;) {
-      std::string s = rnd(alphabet, n);
-      bool lo = false, up = false, di = false;
-      for (char c : s) {
-        lo = lo || (c >= 'a' && c <= 'z');
-        up = up || (c >= 'A' && c <= 'Z');
-        di = di || (c >= '0' && c <= '9');
-      }
-      if (lo && up && di) return s;
-    }
-  }
+  std::string mixed(const std::string& alphabet, std::size_t n) { return fa_test::random_mixed(r_, alphabet, n); }
 
   /// A secret of one detector kind (assembled at run time: nothing here is a real key).
   std::string secret() {
